@@ -1,0 +1,38 @@
+# Seeing What a Network Sees — one command for each thing you want to do.
+#   make lab        install everything into .venv and open the course in JupyterLab
+#   make test       install everything and run every test (unit tests + nbval over every notebook)
+#   make notebooks  re-execute every notebook in place (refresh committed outputs) and regenerate student versions
+#   make checkpoints  retrain the cached models in data/
+#   make benchmark  print the performance table
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install lab test notebooks checkpoints benchmark student clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+notebooks: $(STAMP)
+	$(PY) scripts/execute_notebooks.py
+
+checkpoints: $(STAMP)
+	$(PY) -m helpers.checkpoints
+
+benchmark: $(STAMP)
+	$(PY) scripts/benchmark.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

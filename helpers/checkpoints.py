@@ -1,0 +1,103 @@
+"""Recipes for the course's trained models, and the small cached checkpoints made from them.
+
+The checkpoints live in the repository's ``data/`` folder (installed as ``helpers.data``), so
+notebooks start fast. Remake them all with one command::
+
+    python -m helpers.checkpoints            # or: python -m helpers.checkpoints zoonet
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+
+from .models import ZooNet
+from .toyzoo import CLASSES, make_toy_zoo
+from .training import accuracy, train_classifier
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one checkpoint is made: Toy Zoo data (``data_seed``, ``bias``, ``classes``) and training."""
+
+    classes: tuple[str, ...] = CLASSES
+    n_train: int = 4000
+    n_test: int = 2000
+    bias: float | None = None
+    data_seed: int = 1
+    test_seed: int = 2
+    width: int = 8
+    epochs: int = 4
+    lr: float = 0.02
+    seed: int = 0
+
+
+RECIPES: dict[str, Recipe] = {
+    # the course's CNN on unbiased Toy Zoo
+    "zoonet": Recipe(),
+    # an independently trained, wider second model (other data, other seed): a second opinion
+    "zoonet_wide": Recipe(width=16, data_seed=11, seed=1),
+}
+
+
+def checkpoint_path(name: str) -> Path:
+    return Path(str(resources.files("helpers.data"))) / f"{name}.pt"
+
+
+def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet, dict]:
+    """Train the model of ``RECIPES[name]`` from scratch; returns (model, info with test accuracy)."""
+    recipe = _recipe(name)
+    train = make_toy_zoo(recipe.n_train, bias=recipe.bias, seed=recipe.data_seed, classes=recipe.classes)
+    test = make_toy_zoo(recipe.n_test, bias=recipe.bias, seed=recipe.test_seed, classes=recipe.classes)
+    torch.manual_seed(recipe.seed)
+    model = ZooNet(num_classes=len(recipe.classes), width=recipe.width)
+    start = time.perf_counter()
+    history = train_classifier(model, train.images, train.labels, epochs=recipe.epochs, lr=recipe.lr,
+                               seed=recipe.seed, progress=progress)
+    info = {"recipe": asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
+            "final_loss": history["loss"][-1], "test_accuracy": accuracy(model, test.images, test.labels)}
+    return model, info
+
+
+def load_model(name: str = "zoonet") -> ZooNet:
+    """The cached, trained model ``name`` (see ``RECIPES``), on the CPU, in eval mode.
+
+    ``model.info`` holds the recipe and the test accuracy measured when it was made.
+    """
+    recipe = _recipe(name)
+    path = checkpoint_path(name)
+    if not path.exists():
+        raise FileNotFoundError(f"name: no checkpoint {path.name}; make it with: python -m helpers.checkpoints {name}")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    model = ZooNet(num_classes=len(recipe.classes), width=recipe.width)
+    model.load_state_dict(saved["state_dict"])
+    model.info = saved["info"]
+    return model.eval()
+
+
+def save_checkpoint(name: str, progress: bool = True) -> dict:
+    model, info = train_recipe(name, progress=progress)
+    torch.save({"state_dict": model.state_dict(), "info": info}, checkpoint_path(name))
+    return info
+
+
+def _recipe(name: str) -> Recipe:
+    if name not in RECIPES:
+        raise ValueError(f"name: expected one of {', '.join(map(repr, RECIPES))}, got {name!r}")
+    return RECIPES[name]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the course's models and cache them in data/.")
+    parser.add_argument("names", nargs="*", default=list(RECIPES), help="which checkpoints (default: all)")
+    for name in parser.parse_args(argv).names:
+        info = save_checkpoint(name)
+        print(f"{name}: test accuracy {info['test_accuracy']:.4f}, trained in {info['train_seconds']} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Real photos that ship inside scikit-image (no download), as tensors in [0, 1]."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+#: colour photos bundled with scikit-image, with what they show
+PHOTOS = {
+    "chelsea": "a tabby cat",
+    "coffee": "a cup of coffee",
+    "astronaut": "an astronaut (Eileen Collins)",
+    "rocket": "a rocket on its launch pad",
+}
+
+
+def to_tensor(image: np.ndarray, size: int) -> torch.Tensor:
+    """An (H, W, 3) uint8 or float array -> (3, size, size) float32 in [0, 1].
+
+    The largest centred square is cut out, then resized with antialiasing.
+    """
+    array = np.asarray(image)
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+        raise ValueError(f"image: expected an (H, W, 3) colour image, got shape {array.shape}")
+    x = torch.from_numpy(np.ascontiguousarray(array[..., :3])).permute(2, 0, 1).float()
+    if array.dtype == np.uint8:
+        x = x / 255.0
+    h, w = x.shape[1:]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    x = x[:, top:top + side, left:left + side]
+    x = F.interpolate(x[None], size=(size, size), mode="bilinear", antialias=True, align_corners=False)[0]
+    return x.clamp(0, 1)
+
+
+def load_photos(names: list[str] | tuple[str, ...] | None = None, size: int = 224) -> torch.Tensor:
+    """(N, 3, size, size) float32 in [0, 1]: the named photos from ``PHOTOS`` (default: all, in order)."""
+    from skimage import data
+
+    names = list(PHOTOS) if names is None else list(names)
+    unknown = [n for n in names if n not in PHOTOS]
+    if unknown or not names:
+        raise ValueError(f"names: expected names from {list(PHOTOS)}, got {names}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"size: expected an integer of at least 8 pixels, got {size!r}")
+    return torch.stack([to_tensor(getattr(data, n)(), size) for n in names])

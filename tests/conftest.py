@@ -1,0 +1,13 @@
+"""Test-suite setup: offline guard (also for nbval's kernels), empty torch cache, CPU device."""
+import importlib.util
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import course_env  # noqa: E402
+
+course_env.apply()  # kernels started by nbval inherit this environment
+_spec = importlib.util.spec_from_file_location("course_offline_guard", course_env.OFFLINE_DIR / "sitecustomize.py")
+offline_guard = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(offline_guard)  # and the guard for this very process
