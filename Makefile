@@ -4,6 +4,7 @@
 #   make notebooks  re-execute every notebook in place (refresh committed outputs) and regenerate student versions
 #   make checkpoints  retrain the cached models in data/
 #   make benchmark  print the performance table
+#   make student    regenerate notebooks/student/ and the Colab badges/setup cells
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -26,7 +27,13 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 notebooks: $(STAMP)
+	$(PY) scripts/course_tools.py stamp
 	$(PY) scripts/execute_notebooks.py
+	$(PY) scripts/course_tools.py student
+
+student: $(STAMP)
+	$(PY) scripts/course_tools.py stamp
+	$(PY) scripts/course_tools.py student
 
 checkpoints: $(STAMP)
 	$(PY) -m helpers.checkpoints

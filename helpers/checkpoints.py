@@ -33,6 +33,7 @@ class Recipe:
     width: int = 8
     epochs: int = 4
     lr: float = 0.02
+    batch_size: int = 128
     seed: int = 0
 
 
@@ -41,6 +42,11 @@ RECIPES: dict[str, Recipe] = {
     "zoonet": Recipe(),
     # an independently trained, wider second model (other data, other seed): a second opinion
     "zoonet_wide": Recipe(width=16, data_seed=11, seed=1),
+    # notebook 05, the Clever-Hans case study: the same CNN and training, only the data differ.
+    # biased: 95% of wolves on snow, 95% of huskies on grass; it learns "snow => wolf", not the tail
+    "huskywolf_biased": Recipe(classes=("husky", "wolf"), bias=0.95),
+    # fixed: every background equally likely for both classes, so only the tail tells them apart
+    "huskywolf_fixed": Recipe(classes=("husky", "wolf"), bias=None),
 }
 
 
@@ -57,7 +63,7 @@ def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet, dict]:
     model = ZooNet(num_classes=len(recipe.classes), width=recipe.width)
     start = time.perf_counter()
     history = train_classifier(model, train.images, train.labels, epochs=recipe.epochs, lr=recipe.lr,
-                               seed=recipe.seed, progress=progress)
+                               batch_size=recipe.batch_size, seed=recipe.seed, progress=progress)
     info = {"recipe": asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
             "final_loss": history["loss"][-1], "test_accuracy": accuracy(model, test.images, test.labels)}
     return model, info

@@ -50,14 +50,19 @@ def load_pretrained(name: str = "squeezenet1_1", progress: bool = False) -> tupl
     the torch cache from a machine with internet access.
     """
     weights = torchvision.models.get_model_weights(_check_name(name)).DEFAULT
-    try:
-        net = torchvision.models.get_model(name, weights=weights, progress=progress)
-    except OSError as err:  # URLError, DNS failure, refused connection, blocked socket
-        raise PretrainedUnavailableError(
-            f"pretrained weights for {name!r} are not available: not in the torch cache ({weights_file(name)}) "
-            f"and the download failed ({err}). Run once with internet access (e.g. in Colab), or copy that "
-            "file into place."
-        ) from None
+    path = weights_file(name)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        match = torch.hub.HASH_REGEX.search(path.name)
+        try:
+            torch.hub.download_url_to_file(weights.url, str(path), hash_prefix=match.group(1) if match else None,
+                                           progress=progress)
+        except OSError as err:  # URLError, DNS failure, refused connection, blocked socket
+            raise PretrainedUnavailableError(
+                f"pretrained weights for {name!r} are not available: not in the torch cache ({path}) and the "
+                f"download failed ({err}). Run once with internet access (e.g. in Colab), or copy that file into place."
+            ) from None
+    net = torchvision.models.get_model(name, weights=weights)
     transform = weights.transforms()
     model = nn.Sequential()
     model.add_module("normalize", Normalize(transform.mean, transform.std))

@@ -1,0 +1,50 @@
+"""The project's install files agree with each other and with the course layout."""
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name, where they differ
+
+
+def _split(requirement: str) -> tuple[str, str]:
+    name, spec = re.match(r"^\s*([A-Za-z0-9_.\-]+)\s*(.*)$", requirement).groups()
+    return name.lower(), spec.replace(" ", "")
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_split(r) for r in project["dependencies"] + project["optional-dependencies"]["dev"])
+    wanted = {CONDA_NAMES.get(name, name): spec for name, spec in wanted.items()}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = [d for d in env["dependencies"] if isinstance(d, str)]
+    listed = dict(_split(d) for d in conda if _split(d)[0] not in ("python", "pip"))
+    assert listed == wanted
+    pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pip_section == ["-e ."]
+    python = dict(_split(d) for d in conda)["python"]
+    assert python == project["requires-python"]
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    assert "make test" in readme and "make lab" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_layout():
+    for folder in ("notebooks", "notebooks/student", "helpers", "data", "tests"):
+        assert (ROOT / folder).is_dir(), folder
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks and all(re.match(r"^\d\d_[a-z0-9_]+\.ipynb$", n) for n in notebooks), notebooks
+
+
+def test_checkpoints_ship_as_package_data():
+    from helpers.checkpoints import RECIPES, checkpoint_path
+
+    for name in RECIPES:
+        assert checkpoint_path(name).is_file(), f"missing {name}.pt: run python -m helpers.checkpoints {name}"
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert config["package-dir"]["helpers.data"] == "data" and "*.pt" in config["package-data"]["helpers.data"]
