@@ -1,9 +1,12 @@
-"""Test-suite setup: offline guard (also for nbval's kernels), empty torch cache, CPU device."""
+"""Test-suite setup for unit tests and nbval alike (so it lives at the root, above tests/ and notebooks/).
+
+Offline guard (also for the notebook kernels), an empty torch cache, the CPU; see tests/course_env.py.
+"""
 import importlib.util
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
 
 import course_env  # noqa: E402
 

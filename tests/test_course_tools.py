@@ -1,0 +1,49 @@
+"""Student versions are up to date; every notebook carries the Colab badge and setup cell."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+import course_tools  # noqa: E402
+
+
+def test_student_versions_and_colab_cells_are_up_to_date():
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "course_tools.py"), "check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_notebook_has_exercises_with_solutions_and_a_student_stub():
+    for path in course_tools._sources():
+        source = path.read_text()
+        assert "### BEGIN SOLUTION" in source and "### END SOLUTION" in source, path.name
+        student = nbformat.read(course_tools.STUDENT / path.name, as_version=4)
+        code = "\n".join(c.source for c in student.cells if c.cell_type == "code")
+        assert "### BEGIN SOLUTION" not in code and "raise NotImplementedError()" in code, path.name
+        assert "BEGIN HIDDEN TESTS" not in code
+        assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
+
+
+def test_solution_blocks_become_stubs_with_the_same_indentation():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(
+        "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n\n"
+        "### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS\nprint('done')", id="a")]
+    student = course_tools.student_version(notebook, "notebooks/student/x.ipynb")
+    assert student.cells[-1].source == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint('done')"
+
+
+def test_the_repository_address_lives_in_one_place():
+    address = course_tools.repository()
+    assert address.startswith("https://github.com/")
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    holders = [f for f in tracked if not f.endswith(".ipynb") and address in (ROOT / f).read_text(errors="ignore")]
+    assert holders == ["pyproject.toml"], holders
+    for path in course_tools._sources():
+        first = json.loads(path.read_text())["cells"][:2]
+        assert first[0]["metadata"].get("course") == "colab-badge" and address.removeprefix("https://github.com/") in "".join(first[0]["source"])
+        assert "google.colab" in "".join(first[1]["source"]) and "--no-deps" not in "".join(first[1]["source"])
