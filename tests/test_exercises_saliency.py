@@ -1,0 +1,195 @@
+"""The exercise checks of notebooks 02 (local linearity) and 03 (saliency maps).
+
+Each check must pass on a correct solution, and fail with a helpful ExerciseError on a stub
+(``raise NotImplementedError`` or a forgotten ``return``) and on the typical mistakes.
+"""
+import pytest
+import torch
+
+from helpers import load_model, make_toy_zoo
+from helpers.exercises import ExerciseError
+from helpers.exercises.local_linearity import check_directional_derivative, check_taylor_prediction
+from helpers.exercises.saliency import check_saliency_map
+
+
+@pytest.fixture(scope="module")
+def setup():
+    model = load_model("zoonet")
+    zoo = make_toy_zoo(4, seed=3)
+    g = torch.Generator().manual_seed(0)
+    images = (zoo.images + 1e-3 * torch.randn(zoo.images.shape, generator=g)).clamp(0, 1)
+    return model, images, zoo.labels
+
+
+def selected(model, images, target, objective="score"):
+    scores = model(images)
+    if objective == "softmax":
+        scores = scores.softmax(1)
+    elif objective == "log_softmax":
+        scores = scores.log_softmax(1)
+    return scores.gather(1, torch.as_tensor(target).reshape(-1, 1).expand(len(images), 1))[:, 0]
+
+
+def gradient(model, images, target, objective="score"):
+    x = images.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(selected(model, x, target, objective).sum(), x)
+    return grad
+
+
+def stub_not_implemented(*args):
+    raise NotImplementedError
+
+
+def stub_none(*args):
+    return None
+
+
+def expect_failure(check, function, setup, *words):
+    with pytest.raises(ExerciseError) as info:
+        check(function, *setup)
+    message = str(info.value)
+    for word in words:
+        assert word in message, message
+    return message
+
+
+# ---------------------------------------------------------------------------------------
+# 02: first-order Taylor prediction
+
+
+def taylor_solution(model, images, target, delta):
+    with torch.no_grad():
+        score = selected(model, images, target)
+    return score + (gradient(model, images, target) * delta).flatten(1).sum(1)
+
+
+def test_taylor_passes_on_solution(setup, capsys):
+    check_taylor_prediction(taylor_solution, *setup)
+    assert capsys.readouterr().out.startswith("✓ Correct!")
+
+
+def test_taylor_passes_with_an_integer_target(setup, capsys):
+    model, images, labels = setup
+    check_taylor_prediction(taylor_solution, model, images, 1)
+    assert "✓ Correct!" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stub, words", [(stub_not_implemented, ["NotImplementedError"]), (stub_none, ["None", "return"])])
+def test_taylor_fails_on_stub(setup, stub, words):
+    expect_failure(check_taylor_prediction, stub, setup, *words)
+
+
+def test_taylor_mistakes(setup):
+    def only_change(model, images, target, delta):
+        return (gradient(model, images, target) * delta).flatten(1).sum(1)
+
+    def true_score(model, images, target, delta):
+        with torch.no_grad():
+            return selected(model, images + delta, target)
+
+    def softmax(model, images, target, delta):
+        with torch.no_grad():
+            p = selected(model, images, target, "softmax")
+        return p + (gradient(model, images, target, "softmax") * delta).flatten(1).sum(1)
+
+    def per_pixel(model, images, target, delta):
+        return taylor_solution(model, images, target, delta)[:, None].expand(-1, 3)
+
+    def no_delta(model, images, target, delta):
+        with torch.no_grad():
+            score = selected(model, images, target)
+        return score + gradient(model, images, target).flatten(1).sum(1)
+
+    expect_failure(check_taylor_prediction, only_change, setup, "S_c(x)")
+    expect_failure(check_taylor_prediction, true_score, setup, "true score", "linear prediction")
+    expect_failure(check_taylor_prediction, softmax, setup, "softmax", "Hint")
+    expect_failure(check_taylor_prediction, per_pixel, setup, "shape (4,)")
+    expect_failure(check_taylor_prediction, no_delta, setup, "expected prediction", "Hint")
+
+
+# ---------------------------------------------------------------------------------------
+# 02: central finite differences
+
+
+def fd_solution(model, images, target, direction, h):
+    with torch.no_grad():
+        return (selected(model, images + h * direction, target) - selected(model, images - h * direction, target)) / (2 * h)
+
+
+def test_directional_derivative_passes_on_solution(setup, capsys):
+    check_directional_derivative(fd_solution, *setup)
+    out = capsys.readouterr().out
+    assert out.startswith("✓ Correct!") and "differ from the gradient" in out
+
+
+@pytest.mark.parametrize("stub, words", [(stub_not_implemented, ["NotImplementedError"]), (stub_none, ["None"])])
+def test_directional_derivative_fails_on_stub(setup, stub, words):
+    expect_failure(check_directional_derivative, stub, setup, *words)
+
+
+def test_directional_derivative_mistakes(setup):
+    def over_h(model, images, target, direction, h):
+        return 2 * fd_solution(model, images, target, direction, h)
+
+    def forward(model, images, target, direction, h):
+        with torch.no_grad():
+            return (selected(model, images + h * direction, target) - selected(model, images, target)) / h
+
+    def not_divided(model, images, target, direction, h):
+        return fd_solution(model, images, target, direction, h) * 2 * h
+
+    def softmax(model, images, target, direction, h):
+        with torch.no_grad():
+            up = selected(model, images + h * direction, target, "softmax")
+            down = selected(model, images - h * direction, target, "softmax")
+        return (up - down) / (2 * h)
+
+    expect_failure(check_directional_derivative, over_h, setup, "twice", "2h")
+    expect_failure(check_directional_derivative, forward, setup, "forward difference", "central")
+    expect_failure(check_directional_derivative, not_divided, setup, "divide")
+    expect_failure(check_directional_derivative, softmax, setup, "softmax")
+
+
+# ---------------------------------------------------------------------------------------
+# 03: saliency map
+
+
+def saliency_solution(model, images, target):
+    return gradient(model, images, target).abs().amax(dim=1)
+
+
+def test_saliency_passes_on_solution(setup, capsys):
+    check_saliency_map(saliency_solution, *setup)
+    assert capsys.readouterr().out.startswith("✓ Correct!")
+
+
+def test_saliency_passes_with_one_target_for_all(setup, capsys):
+    model, images, _ = setup
+    check_saliency_map(saliency_solution, model, images, 2)
+    assert "✓ Correct!" in capsys.readouterr().out
+
+
+def test_saliency_leaves_the_model_alone(setup):
+    model, images, labels = setup
+    flags = [p.requires_grad for p in model.parameters()]
+    check_saliency_map(saliency_solution, model, images, labels)
+    assert model.training is False and [p.requires_grad for p in model.parameters()] == flags
+
+
+@pytest.mark.parametrize("stub, words", [(stub_not_implemented, ["NotImplementedError"]), (stub_none, ["None"])])
+def test_saliency_fails_on_stub(setup, stub, words):
+    expect_failure(check_saliency_map, stub, setup, *words)
+
+
+@pytest.mark.parametrize("mistake, words", [
+    (lambda m, x, t: gradient(m, x, t).amax(1), ["absolute value"]),
+    (lambda m, x, t: gradient(m, x, t).abs().sum(1), ["summed", "maximum"]),
+    (lambda m, x, t: gradient(m, x, t).abs().mean(1), ["averaged", "maximum"]),
+    (lambda m, x, t: gradient(m, x, t).norm(dim=1), ["Euclidean norm"]),
+    (lambda m, x, t: gradient(m, x, t, "softmax").abs().amax(1), ["softmax", "score"]),
+    (lambda m, x, t: gradient(m, x, t, "log_softmax").abs().amax(1), ["log-probability"]),
+    (lambda m, x, t: gradient(m, x, t).abs(), ["one value per pixel", "channel"]),
+    (lambda m, x, t: gradient(m, x, t).abs().amax(1) + 0.1, ["largest saliency", "Hint"]),
+])
+def test_saliency_mistakes(setup, mistake, words):
+    expect_failure(check_saliency_map, mistake, setup, *words)
