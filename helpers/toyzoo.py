@@ -381,3 +381,103 @@ def make_toy_zoo(n: int, size: int = 64, bias: float | None = None, seed: int = 
         backgrounds=torch.from_numpy(backgrounds.astype(np.int64)),
         classes=classes,
     )
+
+
+# ---------------------------------------------------------------------------------------
+# background interventions: the same objects on other backgrounds
+
+
+def _background_ids(background, zoo: ToyZoo, rng: np.random.Generator) -> np.ndarray:
+    """(N,) background indices from ``swap_backgrounds``' ``background`` argument."""
+    n, n_bg = len(zoo), len(BACKGROUNDS)
+
+    def index(name, what: str) -> int:
+        if name not in BACKGROUNDS:
+            raise ValueError(f"background: expected {what} from {BACKGROUNDS}, got {name!r}")
+        return BACKGROUNDS.index(name)
+
+    if background is None:  # a random background other than the image's current one
+        return (zoo.backgrounds.cpu().numpy() + rng.integers(1, n_bg, n)) % n_bg
+    if isinstance(background, str):
+        return np.full(n, index(background, "a background name"))
+    if isinstance(background, dict):
+        unknown = [c for c in background if c not in zoo.classes]
+        missing = sorted({zoo.classes[k] for k in zoo.labels.tolist()} - set(background))
+        if unknown or missing:
+            problem = f"{', '.join(missing or unknown)} {'missing' if missing else 'unknown'}"
+            raise ValueError(f"background: expected a dict from every class in the data ({problem}) "
+                             "to a background name")
+        table = np.array([index(background.get(c, BACKGROUNDS[0]), "background names") for c in zoo.classes])
+        return table[zoo.labels.cpu().numpy()]
+    if isinstance(background, torch.Tensor):
+        if background.dtype not in (torch.int32, torch.int64) or background.shape != (n,):
+            raise ValueError(f"background: expected an int64 tensor of {n} background indices, got "
+                             f"{background.dtype} of shape {tuple(background.shape)}")
+        ids = background.cpu().numpy()
+        if ((ids < 0) | (ids >= n_bg)).any():
+            raise ValueError(f"background: indices must lie in 0..{n_bg - 1} (see BACKGROUNDS)")
+        return ids.astype(np.int64)
+    if isinstance(background, (list, tuple)):
+        if len(background) != n:
+            raise ValueError(f"background: expected {n} background names (one per image), got {len(background)}")
+        return np.array([index(b, "background names") for b in background], dtype=np.int64)
+    raise TypeError("background: expected None, a background name, a {class: background} dict, "
+                    f"a list of names or a tensor of indices, got {type(background).__name__}")
+
+
+def swap_backgrounds(zoo: ToyZoo, seed: int = 0, background=None) -> ToyZoo:
+    """The same objects (pixels inside each mask, labels, masks) on freshly drawn backgrounds.
+
+    Objects were composited by their mask, so every pixel outside the mask is background:
+    this keeps the pixels inside the mask and paints new background crops (``render_backgrounds``)
+    everywhere else. An intervention on the background alone: if a prediction changes, the
+    model was using the background.
+
+    background: which backgrounds to paint —
+        ``None``: for each image a random background other than its current one;
+        a name, e.g. ``"snow"``: every image on it;
+        a dict ``{class name: background name}``, e.g. ``{"husky": "snow", "wolf": "grass"}``;
+        a list of N names, or an (N,) int64 tensor of indices into ``BACKGROUNDS``.
+    seed: which crops are drawn (deterministic). Returns a new ``ToyZoo`` with images
+    (N, 3, H, W), the same labels and masks, and the new ``backgrounds`` (N,).
+    """
+    if not isinstance(zoo, ToyZoo):
+        raise TypeError(f"zoo: expected a ToyZoo (from make_toy_zoo), got {type(zoo).__name__}")
+    rng = np.random.default_rng(seed)
+    ids = _background_ids(background, zoo, rng)
+    images = paint_background(zoo.images, zoo.masks, ids, seed=int(rng.integers(2**31)))
+    return ToyZoo(images, zoo.labels.clone(), zoo.masks.clone(), torch.from_numpy(ids).to(zoo.backgrounds.device),
+                  zoo.classes, zoo.background_names)
+
+
+def paint_background(images: torch.Tensor, masks: torch.Tensor, background, seed: int = 0) -> torch.Tensor:
+    """(N, 3, H, W) ``images`` with everything outside ``masks`` replaced by a fresh background.
+
+    images: (N, 3, H, W) float with H == W (any source, e.g. a single Toy Zoo image ``zoo.images[:1]``);
+    masks: (N, H, W) bool, True on the pixels to keep; background: a name from ``BACKGROUNDS``,
+    a list of N names, or an (N,) array/tensor of indices. Deterministic for a given ``seed``.
+    """
+    if not isinstance(images, torch.Tensor) or images.ndim != 4 or images.shape[1] != 3 \
+            or images.shape[2] != images.shape[3] or not images.is_floating_point():
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images: expected a float tensor (N, 3, H, H) of square RGB images, got {shape}")
+    n, size = images.shape[0], images.shape[-1]
+    if not isinstance(masks, torch.Tensor) or masks.dtype != torch.bool or tuple(masks.shape) != (n, size, size):
+        shape = tuple(masks.shape) if isinstance(masks, torch.Tensor) else type(masks).__name__
+        raise ValueError(f"masks: expected a bool tensor of shape {(n, size, size)}, got {shape}")
+    if isinstance(background, str):
+        background = [background] * n
+    if isinstance(background, (list, tuple)):
+        unknown = [b for b in background if b not in BACKGROUNDS]
+        if unknown or len(background) != n:
+            raise ValueError(f"background: expected a name (or {n} names) from {BACKGROUNDS}, "
+                             f"got {list(background)[:5]}")
+        ids = np.array([BACKGROUNDS.index(b) for b in background])
+    else:
+        ids = np.asarray(background.cpu() if isinstance(background, torch.Tensor) else background)
+        valid = ids.shape == (n,) and np.issubdtype(ids.dtype, np.integer)
+        if not valid or ((ids < 0) | (ids >= len(BACKGROUNDS))).any():
+            raise ValueError(f"background: expected {n} indices into BACKGROUNDS (0..{len(BACKGROUNDS) - 1})")
+    crops = render_backgrounds(ids, size, np.random.default_rng(seed))
+    fresh = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).to(images.device, images.dtype)
+    return torch.where(masks.to(images.device)[:, None], images, fresh)
