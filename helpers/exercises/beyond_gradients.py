@@ -1,0 +1,114 @@
+"""Checks for the exercises of notebook 04, *Beyond vanilla gradients*."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from ..checkpoints import load_model
+from ..toyzoo import make_toy_zoo
+from . import ExerciseError, expect, expect_tensor, passed
+
+_STEPS = 16
+_TOLERANCE = 1e-3  # relative L2 difference: float round-off only, far below the gaps between the variants
+
+
+def _path_gradients(model, image: torch.Tensor, target: int, baseline: torch.Tensor,
+                    alphas: torch.Tensor) -> torch.Tensor:
+    """(m, C, H, W) gradients of the target score at baseline + alpha (image - baseline), one per alpha."""
+    path = (baseline + alphas.view(-1, 1, 1, 1) * (image - baseline)).requires_grad_(True)
+    (gradients,) = torch.autograd.grad(model(path)[:, target].sum(), path)
+    return gradients
+
+
+def _midpoint(model, image, target, baseline, steps: int) -> torch.Tensor:
+    """The reference answer, (C, H, W)."""
+    alphas = (torch.arange(steps, dtype=image.dtype) + 0.5) / steps
+    return (image - baseline) * _path_gradients(model, image, target, baseline, alphas).mean(0)
+
+
+def _mistakes(model, image, target, baseline, steps: int) -> dict[str, torch.Tensor]:
+    """The usual slips, each (C, H, W), keyed as in ``_MISTAKES``."""
+    k = torch.arange(steps, dtype=image.dtype)
+    diff = image - baseline
+    mid = _path_gradients(model, image, target, baseline, (k + 0.5) / steps)
+    return {
+        "left": diff * _path_gradients(model, image, target, baseline, k / steps).mean(0),
+        "right": diff * _path_gradients(model, image, target, baseline, (k + 1) / steps).mean(0),
+        "linspace": diff * _path_gradients(model, image, target, baseline, torch.linspace(0, 1, steps)).mean(0),
+        "no_difference": mid.mean(0),
+        "times_image": image * mid.mean(0),
+        "no_division": diff * mid.sum(0),
+        "gradient_at_image": diff * _path_gradients(model, image, target, baseline, torch.ones(1))[0],
+        "zero_baseline": _midpoint(model, image, target, torch.zeros_like(image), steps),
+    }
+
+
+_MISTAKES = {
+    "left": ("you used the left Riemann sum, alpha_k = k / m for k = 0, ..., m - 1.",
+             "the exercise uses midpoints: alpha_k = (k + 0.5) / m, e.g. (torch.arange(steps) + 0.5) / steps"),
+    "right": ("you used the right Riemann sum, alpha_k = k / m for k = 1, ..., m.",
+              "the exercise uses midpoints: alpha_k = (k + 0.5) / m, e.g. (torch.arange(steps) + 0.5) / steps"),
+    "linspace": ("you used alpha = torch.linspace(0, 1, steps), which puts points on both ends of the path.",
+                 "the exercise uses midpoints: alpha_k = (k + 0.5) / m, e.g. (torch.arange(steps) + 0.5) / steps"),
+    "no_difference": ("you returned the average gradient along the path, without multiplying by (image - baseline).",
+                      "IG_i = (x_i - x'_i) × (average gradient): multiply by (image - baseline) at the end"),
+    "times_image": ("you multiplied the average gradient by the image instead of by (image - baseline).",
+                    "with a non-black baseline the factor is (image - baseline), not image"),
+    "no_division": ("you summed the gradients over the path but did not divide by the number of steps.",
+                    "the Riemann sum of the integral over alpha in [0, 1] is (1 / m) × sum over k: use .mean(0), "
+                    "or divide the sum by steps"),
+    "gradient_at_image": ("you used the gradient at the image itself, (image - baseline) × dS/dx(x), "
+                          "instead of averaging gradients along the path.",
+                          "evaluate the gradient at every point baseline + alpha_k (image - baseline) and average them"),
+    "zero_baseline": ("you used a black (all-zero) baseline instead of the `baseline` argument.",
+                      "build the path from `baseline`: baseline + alpha × (image - baseline)"),
+}
+
+
+def _relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).norm() / b.norm().clamp_min(1e-12))
+
+
+def check_integrated_gradients(integrated_gradients: Callable) -> None:
+    """Check ``integrated_gradients(model, image, target, baseline, steps)`` -> (C, H, W) attributions.
+
+    It should return (image - baseline) × the mean of dS_target/dx at baseline + alpha_k (image - baseline),
+    alpha_k = (k + 0.5) / steps, k = 0, ..., steps - 1 (the midpoint Riemann sum). Tried on two Toy Zoo
+    images with the course's ZooNet: one with a black baseline, one with a grey baseline.
+    """
+    expect(callable(integrated_gradients), "pass your function itself, e.g. check_integrated_gradients(my_integrated_gradients).")
+    model = load_model("zoonet")
+    for param in model.parameters():
+        param.requires_grad_(False)
+    zoo = make_toy_zoo(2, seed=404)
+    cases = [(zoo.images[0], int(zoo.labels[0]), torch.zeros_like(zoo.images[0]), "a black baseline"),
+             (zoo.images[1], int(zoo.labels[1]), torch.full_like(zoo.images[1], 0.5), "a grey baseline (0.5)")]
+    totals = []
+    for image, target, baseline, described in cases:
+        try:
+            answer = integrated_gradients(model, image.clone(), target, baseline.clone(), _STEPS)
+        except NotImplementedError:
+            raise ExerciseError("your function still raises NotImplementedError.\n"
+                                "  Hint: replace the `raise NotImplementedError` line with your code") from None
+        answer = expect_tensor(answer, "the attributions", shape=tuple(image.shape))
+        reference = _midpoint(model, image, target, baseline, _STEPS)
+        with torch.no_grad():
+            gap = float(model(image[None])[0, target] - model(baseline[None])[0, target])
+        if _relative_difference(answer, reference) < _TOLERANCE:
+            totals.append((float(answer.sum()), gap))
+            continue
+        mistakes = _mistakes(model, image, target, baseline, _STEPS)
+        for name, (what, hint) in _MISTAKES.items():
+            if _relative_difference(answer, mistakes[name]) < _TOLERANCE:
+                raise ExerciseError(f"with {described}, it looks like {what}\n  Hint: {hint}")
+        raise ExerciseError(
+            f"with {described} and steps={_STEPS}, your attributions sum to {float(answer.sum()):.3g}, but "
+            f"Integrated Gradients should sum to about S(x) - S(baseline) = {gap:.3g} (completeness), and "
+            f"match the reference to within {_TOLERANCE:.0e} (relative difference: "
+            f"{_relative_difference(answer, reference):.2g}).\n"
+            "  Hint: path = baseline + alpha (image - baseline) for alpha_k = (k + 0.5) / steps; one backward "
+            "pass over the whole path batch; average the gradients over the path; multiply by (image - baseline)")
+    sums = ", ".join(f"{total:.3g} vs {gap:.3g}" for total, gap in totals)
+    passed(f"your Riemann sum matches the reference on two images (black and grey baseline, {_STEPS} steps); "
+           f"attributions summed vs S(x) - S(baseline): {sums}.")
