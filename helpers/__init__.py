@@ -4,24 +4,37 @@ Everything a notebook uses is importable from here, e.g. ``from helpers import m
 Images are float tensors (N, C, H, W) in the model's input space (for the course's models
 and ``load_pretrained`` models: [0, 1]).
 """
+from .attribution import (contrastive_saliency, grad_cam, gradient_x_input, input_gradient, integrated_gradients,
+                          occlusion_map, saliency_map, smoothgrad)
 from .checkpoints import RECIPES, load_model, train_recipe
+from .class_model import ClassModelResult, class_model_visualization, estimate_color_matrix, natural_color_matrix
 from .device import get_device
+from .evaluation import (PerturbationCurve, area_under_curve, deletion_curve, insertion_curve, mask_fraction,
+                         pointing_game)
 from .model_state import frozen_eval
 from .models import LinearClassifier, ZooNet
 from .photos import PHOTOS, load_photos, to_tensor
 from .plotting import image_grid, outline, show_map, to_numpy_image
 from .pretrained import SUPPORTED, PretrainedUnavailableError, load_pretrained, weights_file
-from .toyzoo import BACKGROUNDS, CLASSES, HOME_BACKGROUND, ToyZoo, make_toy_zoo
+from .sanity import cascading_randomization, randomizable_layers, rank_correlation
+from .toyzoo import BACKGROUNDS, CLASSES, HOME_BACKGROUND, ToyZoo, make_toy_zoo, paint_background, swap_backgrounds
 from .training import accuracy, predict, train_classifier
+from .widgets import UploadError, class_model_explorer, load_uploaded_image, saliency_explorer
 
 __all__ = [
+    "contrastive_saliency", "grad_cam", "gradient_x_input", "input_gradient", "integrated_gradients",
+    "occlusion_map", "saliency_map", "smoothgrad",
     "RECIPES", "load_model", "train_recipe",
+    "ClassModelResult", "class_model_visualization", "estimate_color_matrix", "natural_color_matrix",
     "get_device",
+    "PerturbationCurve", "area_under_curve", "deletion_curve", "insertion_curve", "mask_fraction", "pointing_game",
     "frozen_eval",
     "LinearClassifier", "ZooNet",
     "PHOTOS", "load_photos", "to_tensor",
     "image_grid", "outline", "show_map", "to_numpy_image",
     "SUPPORTED", "PretrainedUnavailableError", "load_pretrained", "weights_file",
-    "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "ToyZoo", "make_toy_zoo",
+    "cascading_randomization", "randomizable_layers", "rank_correlation",
+    "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "ToyZoo", "make_toy_zoo", "paint_background", "swap_backgrounds",
     "accuracy", "predict", "train_classifier",
+    "UploadError", "class_model_explorer", "load_uploaded_image", "saliency_explorer",
 ]
