@@ -85,8 +85,9 @@ def _sources() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
-def _normalize(notebook) -> str:
-    return nbformat.writes(notebook)
+def _text(notebook) -> str:
+    """The file content ``student`` writes and ``check`` expects (nbformat's JSON plus a final newline)."""
+    return nbformat.writes(notebook) + "\n"
 
 
 def main(command: str) -> int:
@@ -101,11 +102,11 @@ def main(command: str) -> int:
         if command == "stamp":
             nbformat.write(stamped, path)
         elif command == "student":
-            nbformat.write(student, target)
+            target.write_text(_text(student))
         else:
             if [c.source for c in stamped.cells] != [c.source for c in notebook.cells]:
                 stale.append(f"{path.name}: Colab badge/setup cell missing or outdated (run: python scripts/course_tools.py stamp)")
-            if _normalize(student) != current_student:
+            if _text(student) != current_student:
                 stale.append(f"student/{path.name}: out of date (run: python scripts/course_tools.py student)")
     for line in stale:
         print(line)
