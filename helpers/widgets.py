@@ -395,8 +395,9 @@ class SaliencyExplorer(widgets.VBox):
             heat = grad_cam(self.model, x, target, self.layer)
         elif method == "occlusion":
             side = min(x.shape[-2:])
+            # grey patches, as in notebook 04: black ones look like the animals' dark outlines to the model
             heat = occlusion_map(self.model, x, target, window=max(2, side // 8), stride=max(1, side // 16),
-                                 progress=False)
+                                 fill=0.5, progress=False)
         else:
             raise ValueError(f"method: expected one of {', '.join(map(repr, SALIENCY_METHODS))}, got {method!r}")
         return heat[0].detach().float().cpu()
