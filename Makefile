@@ -5,12 +5,13 @@
 #   make checkpoints  retrain the cached models in data/
 #   make benchmark  print the performance table
 #   make student    regenerate notebooks/student/ and the Colab badges/setup cells
+#   make browser-test  run notebook 07's widgets in JupyterLab in headless Chromium (needs Chromium)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lab test notebooks checkpoints benchmark student clean
+.PHONY: install lab test notebooks checkpoints benchmark student browser-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +41,9 @@ checkpoints: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) scripts/benchmark.py
+
+browser-test: $(STAMP)
+	PYTHON=$(PY) bash scripts/browser_test.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info
