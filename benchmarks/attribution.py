@@ -18,7 +18,6 @@ Timings depend on the machine and on whatever else runs on it: compare ratios wi
 from __future__ import annotations
 
 import statistics
-import time
 import warnings
 
 import torch
@@ -26,6 +25,8 @@ import torch
 from helpers import integrated_gradients, load_model, make_toy_zoo, saliency_map, smoothgrad
 from helpers.attribution import _gauss_legendre, _input_grad
 from helpers.model_state import frozen_eval
+
+from .timing import seconds
 
 
 def _compare(fns: list, device: torch.device, rounds: int, warmup: int = 1) -> tuple[list[float], list[float]]:
@@ -35,23 +36,14 @@ def _compare(fns: list, device: torch.device, rounds: int, warmup: int = 1) -> t
     for each j ≥ 1). Ratios are taken within a round, so a load that changes during the run (other
     processes on a shared machine) affects both sides of each ratio alike.
     """
-    def once(fn) -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - start
-
     for _ in range(warmup):
         for fn in fns:
-            once(fn)
+            seconds(fn, device)
     times = []
     for r in range(rounds):
         order = [(r + j) % len(fns) for j in range(len(fns))]
-        seconds = dict((j, once(fns[j])) for j in order)
-        times.append([seconds[j] for j in range(len(fns))])
+        taken = {j: seconds(fns[j], device) for j in order}
+        times.append([taken[j] for j in range(len(fns))])
     medians = [statistics.median(column) for column in zip(*times)]
     ratios = [statistics.median(row[0] / row[j] for row in times) for j in range(1, len(fns))]
     return medians, ratios

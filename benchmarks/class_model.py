@@ -1,7 +1,7 @@
 """Cost of class model visualization, measured against a reference in the same run.
 
     python scripts/benchmark.py --only class_model
-    python benchmarks/class_model.py          # this table alone
+    python -m benchmarks.class_model          # this table alone
 
 Rows (ratio = our time / the reference's time, median of several warmed-up repeats):
 
@@ -22,30 +22,21 @@ Timings depend on the machine and on whatever else runs on it: compare ratios wi
 from __future__ import annotations
 
 import statistics
-import time
 
 import torch
 
 from helpers import class_model_visualization, input_gradient, load_model
 
+from .timing import seconds
+
 STEP_BUDGET = 1.30
-
-
-def _seconds(fn, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    fn()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
 
 
 def _paired(ours, reference, device: torch.device, repeats: int) -> tuple[float, float, float]:
     """Median time of ``ours`` and ``reference`` and the median of their ratios, timed in alternation
     (after one warm-up of each), so that both see the same load on a shared machine."""
     ours(), reference()
-    pairs = [(_seconds(ours, device), _seconds(reference, device)) for _ in range(repeats)]
+    pairs = [(seconds(ours, device), seconds(reference, device)) for _ in range(repeats)]
     return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
             statistics.median(a / b for a, b in pairs))
 
