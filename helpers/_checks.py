@@ -6,6 +6,7 @@ torch traceback to find out that an image had the wrong shape.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -23,6 +24,16 @@ def model_device(model: nn.Module, fallback: torch.device | None = None) -> torc
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return fallback if fallback is not None else torch.device("cpu")
+
+
+def model_dtype(model: nn.Module, fallback: torch.dtype = torch.float32) -> torch.dtype:
+    """The dtype of the model's first floating parameter or buffer (``fallback`` if it has none)."""
+    return next((t.dtype for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()), fallback)
+
+
+def model_input(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
+    """``images``, detached, on the model's device and in its floating dtype: what ``model`` accepts."""
+    return images.detach().to(device=model_device(model, images.device), dtype=model_dtype(model, images.dtype))
 
 
 def check_images(images, name: str = "images") -> torch.Tensor:
@@ -44,6 +55,13 @@ def check_images(images, name: str = "images") -> torch.Tensor:
     return images
 
 
+def check_grad_enabled_possible(caller: str) -> None:
+    """Input gradients cannot be taken inside ``torch.inference_mode()``: say so instead of failing deep in torch."""
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError(f"{caller} needs input gradients, which torch.inference_mode() forbids: "
+                           "call it outside the inference_mode block (inside torch.no_grad() is fine)")
+
+
 def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         raise ValueError(f"{name}: expected a positive integer, got {value!r}")
@@ -51,8 +69,8 @@ def check_positive_int(value, name: str) -> int:
 
 
 def check_nonnegative(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-        raise ValueError(f"{name}: expected a non-negative number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or not math.isfinite(value):
+        raise ValueError(f"{name}: expected a finite non-negative number, got {value!r}")
     return float(value)
 
 
@@ -87,9 +105,10 @@ def as_target(target, n: int, name: str = "target") -> torch.Tensor:
         try:  # numpy integers and arrays
             import numpy as np
 
-            if isinstance(target, np.integer):
+            is_int_array = isinstance(target, np.ndarray) and np.issubdtype(target.dtype, np.integer)
+            if isinstance(target, np.integer) or (is_int_array and target.ndim == 0):
                 return torch.full((n,), int(target), dtype=torch.long)
-            if isinstance(target, np.ndarray) and np.issubdtype(target.dtype, np.integer) and target.ndim == 1:
+            if is_int_array and target.ndim == 1:
                 t = torch.from_numpy(target.astype("int64"))
             else:
                 raise TypeError

@@ -25,13 +25,14 @@ from tqdm.auto import tqdm
 from ._checks import (
     as_target,
     check_choice,
+    check_grad_enabled_possible,
     check_images,
     check_model,
     check_nonnegative,
     check_positive_int,
     check_target_range,
     checked_scores,
-    model_device,
+    model_input,
 )
 from .model_state import frozen_eval
 
@@ -42,23 +43,26 @@ OBJECTIVES = ("score", "softmax", "log_softmax")
 # shared private pieces
 
 
-def _prepare(model, images, target):
-    """Validate; return (x on the model's device and dtype, detached; target as a CPU (N,) int64)."""
+def _prepare(model, images, target, needs_grad: bool = True):
+    """Validate (``needs_grad``: refuse torch.inference_mode()); return (x on the model's device and dtype, detached; target as a CPU (N,) int64)."""
     check_model(model)
     check_images(images)
     target = as_target(target, len(images))
-    device = model_device(model, images.device)
-    dtype = next((p.dtype for p in (*model.parameters(), *model.buffers()) if p.is_floating_point()), images.dtype)
-    return images.detach().to(device=device, dtype=dtype), target
+    if needs_grad:
+        check_grad_enabled_possible("this attribution method")
+    return model_input(model, images), target
 
 
-def _objective(scores: torch.Tensor, target: torch.Tensor, objective: str) -> torch.Tensor:
-    """(N, K) scores -> (N,) the objective of each image's target class."""
-    if objective == "softmax":
-        scores = scores.softmax(1)
-    elif objective == "log_softmax":
-        scores = scores.log_softmax(1)
-    return scores.gather(1, target.to(scores.device)[:, None])[:, 0]
+def objective_value(scores: torch.Tensor, target: torch.Tensor, objective: str) -> torch.Tensor:
+    """(N, K) scores -> (N,) the objective (one of ``OBJECTIVES``) of each row's (N,) ``target`` class.
+
+    P_c is computed as exp(log P_c), from the numerically stable log-softmax.
+    """
+    index = target.to(scores.device)[:, None]
+    if objective == "score":
+        return scores.gather(1, index)[:, 0]
+    log_p = scores.log_softmax(1).gather(1, index)[:, 0]
+    return log_p if objective == "log_softmax" else log_p.exp()
 
 
 def _checked_forward(model, x, target, other=None) -> torch.Tensor:
@@ -80,9 +84,9 @@ def _input_grad(model, x, target, objective: str = "score", other=None, check: b
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         scores = _checked_forward(model, x, target, other) if check else model(x)
-        selected = _objective(scores, target, objective)
+        selected = objective_value(scores, target, objective)
         if other is not None:
-            selected = selected - _objective(scores, other, "score")
+            selected = selected - objective_value(scores, other, "score")
         if not selected.requires_grad:  # the scores do not depend on the input at all
             return torch.zeros_like(x)
         (grad,) = torch.autograd.grad(selected.sum(), x, allow_unused=True)
@@ -311,7 +315,7 @@ def occlusion_map(model: nn.Module, images: torch.Tensor, target, window: int = 
     check_positive_int(batch_size, "batch_size")
     if isinstance(fill, bool) or not isinstance(fill, (int, float)) or not math.isfinite(fill):
         raise ValueError(f"fill: expected a finite number (the value put into the hidden patch), got {fill!r}")
-    x, target = _prepare(model, images, target)
+    x, target = _prepare(model, images, target, needs_grad=False)
     n, _, height, width = x.shape
     if window > min(height, width):
         raise ValueError(f"window: expected at most the image size {min(height, width)}, got {window}")
@@ -331,13 +335,13 @@ def occlusion_map(model: nn.Module, images: torch.Tensor, target, window: int = 
 
     total = torch.zeros((n, height, width), dtype=x.dtype, device=x.device)
     with frozen_eval(model), torch.no_grad():
-        base = _objective(_checked_forward(model, x, target), target, "score")
+        base = objective_value(_checked_forward(model, x, target), target, "score")
         for copies in _copy_batches(n * n_patches, batch_size, progress, "occlusion"):
             i, p = copies % n, copies.to(x.device) // n
             masks = patch_masks(p)
             occluded = torch.where(masks[:, None], torch.tensor(fill, dtype=x.dtype, device=x.device), x[i])
             i = i.to(x.device)
-            drop = base[i] - _objective(model(occluded), target[i.cpu()], "score")
+            drop = base[i] - objective_value(model(occluded), target[i.cpu()], "score")
             total.index_add_(0, i, drop[:, None, None] * masks)
         counts = patch_masks(torch.arange(n_patches, device=x.device)).sum(0)
     return (total / counts).to(images.device)
@@ -393,7 +397,7 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target, layer: nn.Module) -
             raise ValueError(f"layer: expected a layer that runs once per forward pass, it ran {len(outputs)} times")
         (activations,) = outputs
         with torch.enable_grad():
-            selected = _objective(scores, target, "score")
+            selected = objective_value(scores, target, "score")
             grad = None
             if selected.requires_grad:
                 (grad,) = torch.autograd.grad(selected.sum(), activations, allow_unused=True)

@@ -30,11 +30,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._checks import (as_target, check_choice, check_model, check_nonnegative, check_positive_int,
-                      check_target_range, checked_scores, model_device)
+from ._checks import (as_target, check_choice, check_grad_enabled_possible, check_images, check_model,
+                      check_nonnegative, check_positive_int, check_target_range, checked_scores, model_device,
+                      model_dtype)
+from .attribution import OBJECTIVES, objective_value
 from .model_state import frozen_eval
 
-OBJECTIVES = ("score", "softmax", "log_softmax")
 PARAMETERIZATIONS = ("pixel", "fourier")
 OPTIMIZERS = ("adam", "sgd")
 
@@ -85,15 +86,6 @@ class ClassModelResult:
 # objective and regularizers
 
 
-def objective_value(scores: torch.Tensor, targets: torch.Tensor, objective: str) -> torch.Tensor:
-    """(N,) the objective for each row of (N, K) ``scores`` and its (N,) ``targets``."""
-    index = targets[:, None]
-    if objective == "score":
-        return scores.gather(1, index)[:, 0]
-    log_p = scores.log_softmax(1).gather(1, index)[:, 0]
-    return log_p if objective == "log_softmax" else log_p.exp()
-
-
 def total_variation(images: torch.Tensor) -> torch.Tensor:
     """(N,) anisotropic total variation: the sum of |differences| between neighbouring pixels."""
     dy = (images[..., 1:, :] - images[..., :-1, :]).abs().flatten(1).sum(1)
@@ -126,6 +118,9 @@ def estimate_color_matrix(images: torch.Tensor) -> torch.Tensor:
     Colours drawn as ``matrix @ z`` with z ~ N(0, I) have the images' colour correlations;
     the Fourier parameterization uses it to optimize in a decorrelated colour space.
     """
+    check_images(images)
+    if images.shape[0] * images.shape[2] * images.shape[3] < 2:
+        raise ValueError(f"images: expected at least 2 pixels to estimate a covariance, got shape {tuple(images.shape)}")
     pixels = images.detach().float().transpose(0, 1).reshape(images.shape[1], -1)
     cov = torch.cov(pixels)
     values, vectors = torch.linalg.eigh(cov)
@@ -177,8 +172,9 @@ class _Fourier:
         fx = torch.fft.rfftfreq(w, device=start.device, dtype=start.dtype)[None, :]
         self.freq = torch.sqrt(fx ** 2 + fy ** 2)  # cycles per pixel, (H, W // 2 + 1)
         scale = self.freq.clamp_min(1.0 / max(h, w)) ** -decay
-        # white noise of std s becomes a pre-sigmoid image of std 4 s, so a pixel image of std about s
-        # (the sigmoid's slope at 0 is 1/4): ``noise`` and ``lr`` mean about the same as for pixels
+        # white noise of std s in the spectrum becomes a pre-sigmoid image of std about 5 s, hence pixels of
+        # std about 1.2 s (the sigmoid's slope at 0 is 1/4). The colour matrix scales that by its size: the
+        # default one (entries up to about 0.25) makes it about 0.3 s, so Fourier runs take gentler steps.
         self.scale = 4 * scale / scale.square().mean().sqrt()
         self.size = (h, w)
         self.matrix = matrix
@@ -250,7 +246,8 @@ def class_model_visualization(
     parameterization: ``"pixel"`` (optimize the pixels) or ``"fourier"`` (optimize a spectrum
         scaled by 1 / frequency^``decay``, in decorrelated colours, through a sigmoid; Olah et al. 2017).
     color_matrix, decorrelate: the (C, C) colour matrix of the Fourier parameterization (default:
-        ``natural_color_matrix()`` for 3 channels; see ``estimate_color_matrix``); ``decorrelate=False`` uses none.
+        ``natural_color_matrix()`` for 3 channels; see ``estimate_color_matrix``), used as given: its size
+        scales the colour changes (and so the effect of ``noise`` and ``lr``); ``decorrelate=False`` uses none.
     optimizer: ``"adam"`` (per-pixel step sizes) or ``"sgd"`` (plain gradient ascent, as Simonyan et al.).
     restarts: number of random starts per class; the one with the highest regularized objective is kept.
     image_shape: (C, H, W) of the generated image; default the model's ``image_shape`` attribute if it
@@ -283,8 +280,7 @@ def class_model_visualization(
     if isinstance(seed, bool) or not isinstance(seed, int):
         raise TypeError(f"seed: expected an int, got {seed!r}")
     # an int (also a 0-d tensor or a numpy integer) is one class; anything with a length is a sequence
-    is_scalar_tensor = isinstance(target, torch.Tensor) and target.ndim == 0
-    single = is_scalar_tensor or not hasattr(target, "__len__")  # as_target rejects bools and floats
+    single = getattr(target, "ndim", None) == 0 or not hasattr(target, "__len__")  # as_target rejects bools and floats
     n_targets = 1 if single else len(target)
     if n_targets == 0:
         raise ValueError("target: expected an int class index or a non-empty sequence of them, got an empty sequence")
@@ -292,24 +288,28 @@ def class_model_visualization(
     shape = _check_shape(getattr(model, "image_shape", (3, 64, 64)) if image_shape is None else image_shape)
     if shape[1] <= jitter or shape[2] <= jitter:
         raise ValueError(f"jitter: expected fewer pixels than the image side {min(shape[1:])}, got {jitter}")
+    if blur_every and parameterization == "pixel" and max(1, math.ceil(2 * blur_sigma)) >= min(shape[1:]):
+        raise ValueError(f"blur_sigma: expected a blur narrower than the image (2·sigma < {min(shape[1:])} pixels), "
+                         f"got {blur_sigma}")
+    check_grad_enabled_possible("class_model_visualization")
     device = model_device(model)
-    dtype = next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
+    dtype = model_dtype(model)
     matrix = None
     if parameterization == "fourier" and decorrelate:
         matrix = _check_matrix(color_matrix, shape[0], device, dtype)
 
-    with frozen_eval(model):
+    with frozen_eval(model), torch.enable_grad():  # also inside a caller's torch.no_grad()
         with torch.no_grad():
             probe = checked_scores(model, torch.full((1, *shape), GREY, device=device, dtype=dtype), "image_shape")
         num_classes = probe.shape[1]
         check_target_range(targets, num_classes)
-        return _ascend(model, targets.to(device), single, objective, shape, num_classes, device, dtype,
+        return _ascend(model, targets.to(device), objective, shape, num_classes, device, dtype,
                        steps=steps, lr=lr, l2=l2, jitter=jitter, blur_every=blur_every, blur_sigma=blur_sigma,
                        clamp=clamp, tv=tv, parameterization=parameterization, matrix=matrix, decay=decay,
                        optimizer=optimizer, restarts=restarts, noise=noise, seed=seed, progress=progress)
 
 
-def _ascend(model, targets, single, objective, shape, num_classes, device, dtype, *, steps, lr, l2, jitter,
+def _ascend(model, targets, objective, shape, num_classes, device, dtype, *, steps, lr, l2, jitter,
             blur_every, blur_sigma, clamp, tv, parameterization, matrix, decay, optimizer, restarts, noise,
             seed, progress) -> ClassModelResult:
     k = len(targets)
@@ -393,7 +393,7 @@ def _ascend(model, targets, single, objective, shape, num_classes, device, dtype
             restart_objectives=per_restart,
             settings=dict(steps=steps, lr=lr, l2=l2, jitter=jitter, blur_every=blur_every, blur_sigma=blur_sigma,
                           clamp=clamp, tv=tv, parameterization=parameterization, decay=decay,
-                          optimizer=optimizer, restarts=restarts, noise=noise, seed=seed, single=single),
+                          optimizer=optimizer, restarts=restarts, noise=noise, seed=seed),
         )
     return result
 
@@ -432,4 +432,6 @@ def _check_matrix(matrix, channels: int, device, dtype) -> torch.Tensor:
             or not torch.isfinite(matrix).all():
         shape = tuple(matrix.shape) if isinstance(matrix, torch.Tensor) else type(matrix).__name__
         raise ValueError(f"color_matrix: expected a finite ({channels}, {channels}) tensor, got {shape}")
+    if not matrix.abs().max() > 0:
+        raise ValueError("color_matrix: expected a matrix with a non-zero entry, got all zeros")
     return matrix.to(device=device, dtype=dtype)

@@ -28,7 +28,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ._checks import check_images, check_model, check_positive_int, model_device
+from ._checks import check_images, check_model, check_positive_int, checked_scores, model_device, model_input
 from .attribution import grad_cam, integrated_gradients, occlusion_map, saliency_map, smoothgrad
 from .class_model import OBJECTIVES, class_model_visualization
 from .evaluation import mask_fraction
@@ -86,7 +86,7 @@ def load_uploaded_image(content, size: int = 64, *, max_bytes: int = MAX_UPLOAD_
     Raises ``UploadError`` (a ``ValueError``) whose ``reason`` says in plain words what is wrong:
     empty, too large, not an image, corrupt or truncated, too many or too few pixels.
     """
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageOps
 
     if isinstance(content, (bytes, bytearray)):
         view = memoryview(content)
@@ -108,7 +108,10 @@ def load_uploaded_image(content, size: int = 64, *, max_bytes: int = MAX_UPLOAD_
         warnings.simplefilter("ignore")  # Pillow's warnings (e.g. odd EXIF data) are not the learner's business
         try:
             picture = Image.open(stream, formats=UPLOAD_FORMATS)
-        except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError, ValueError):
+        except Image.DecompressionBombError:  # the header claims far more pixels than max_pixels
+            raise UploadError(f"the image is too large (more pixels than Pillow decodes safely); the limit is "
+                              f"{max_pixels / 1e6:.0f} million pixels. Try a resized copy.") from None
+        except (OSError, SyntaxError, ValueError):  # UnidentifiedImageError is an OSError
             raise UploadError(_not_readable(stream.getvalue())) from None
         with picture:
             kind = picture.format or "image"
@@ -155,11 +158,17 @@ def _to_array(picture, size: int) -> np.ndarray:
     """A Pillow image -> (H, W, 3) uint8 or (H, W) float in [0, 1], shrunk to at most ~4 × size on the short side."""
     from PIL import Image
 
+    factor = min(picture.size) // (4 * size)
+    if factor > 1 and picture.mode in ("L", "LA", "RGB", "RGBA", "I", "F"):  # shrink first: less memory and time
+        picture = picture.reduce(factor)
     if picture.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):  # 16-bit / 32-bit grey
         array = np.array(picture, dtype=np.float32)
-        low, high = float(array.min()), float(array.max())
-        array = (array - low) / (high - low) if high > low else np.zeros_like(array)
-        return array
+        finite = np.isfinite(array)
+        if not finite.any():
+            raise ValueError("no finite pixel values")
+        low, high = float(array[finite].min()), float(array[finite].max())
+        array = np.nan_to_num(array, nan=low, posinf=high, neginf=low)  # NaN → darkest, ±inf → the extremes
+        return (array - low) / (high - low) if high > low else np.zeros_like(array)
     if picture.mode in ("RGBA", "LA", "PA") or (picture.mode == "P" and "transparency" in picture.info):
         rgba = picture.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
@@ -235,7 +244,7 @@ def default_gallery(size: int = 64, classes: Sequence[str] = CLASSES, seed: int 
     Returns (images, masks): ``images`` maps a name (``"Toy Zoo: goose"``, ``"photo: chelsea"``) to a
     (3, size, size) tensor; ``masks`` maps the Toy Zoo names to their (size, size) bool object masks.
     """
-    classes = tuple(c for c in classes if c in CLASSES) or CLASSES
+    classes = tuple(classes) if classes and all(c in CLASSES for c in classes) else CLASSES
     zoo = make_toy_zoo(6 * len(classes), size=max(size, 16), seed=seed, classes=classes)
     images, masks = {}, {}
     for k, name in enumerate(classes):
@@ -309,7 +318,6 @@ class SaliencyExplorer(widgets.VBox):
         self.smoothgrad_samples = smoothgrad_samples
         self.ig_steps = ig_steps
         self.figure_width = figure_width
-        self.device = model_device(model)
         self._predictions: dict[str, torch.Tensor] = {}
         self._quiet = False
         self.figure: Figure | None = None
@@ -358,13 +366,9 @@ class SaliencyExplorer(widgets.VBox):
         _close_tree(self)
 
     # -- the model -------------------------------------------------------------------
-    def _scores(self, image: torch.Tensor) -> torch.Tensor:
-        x = image[None].to(self.device)
+    def _scores(self, image: torch.Tensor, name: str = "image") -> torch.Tensor:
         with frozen_eval(self.model), torch.no_grad():
-            scores = self.model(x)
-        if not isinstance(scores, torch.Tensor) or scores.ndim != 2 or scores.shape[0] != 1:
-            raise ValueError("model: expected (N, num_classes) scores for (N, C, H, W) images, "
-                             f"got {getattr(scores, 'shape', type(scores).__name__)}")
+            scores = checked_scores(self.model, model_input(self.model, image[None]), f"images[{name!r}]")
         return scores[0].detach().float().cpu()
 
     def predicted_class(self, name: str | None = None) -> int:
@@ -373,7 +377,7 @@ class SaliencyExplorer(widgets.VBox):
         if name not in self.images:
             raise ValueError(f"name: expected one of the explorer's image names, got {name!r}")
         if name not in self._predictions:
-            self._predictions[name] = self._scores(self.images[name]).softmax(0)
+            self._predictions[name] = self._scores(self.images[name], name).softmax(0)
         return int(self._predictions[name].argmax())
 
     def _probabilities(self, name: str) -> torch.Tensor:
@@ -382,7 +386,7 @@ class SaliencyExplorer(widgets.VBox):
 
     def compute(self, name: str, target: int, method: str) -> torch.Tensor:
         """The (H, W) map of ``method`` for class ``target`` on image ``name``, on the CPU."""
-        x = self.images[name][None].to(self.device)
+        x = self.images[name][None].to(model_device(self.model))
         if method == "saliency":
             heat = saliency_map(self.model, x, target)
         elif method == "smoothgrad":
@@ -406,6 +410,7 @@ class SaliencyExplorer(widgets.VBox):
     def update(self) -> None:
         """Recompute the map for the current controls and redraw; errors become the status message."""
         name, target, method = self.image.value, self.target.value, self.method.value
+        self._say(f"computing the {method} map for class '{self.class_names[target]}' on '{name}'…")
         try:
             heat = self.compute(name, target, method)
             probabilities = self._probabilities(name)
@@ -528,9 +533,16 @@ def saliency_explorer(model: nn.Module, class_names: Sequence[str], images=None,
     ``explorer.image``, ``explorer.target`` or ``explorer.method`` changes, from a click or from code.
     """
     check_model(model)
-    if size is None:
-        size = int(getattr(model, "image_shape", (3, 64, 64))[-1])
-    check_positive_int(size, "size")
+    if size is None and hasattr(model, "image_shape"):
+        size = int(model.image_shape[-1])
+    if size is None and isinstance(images, (torch.Tensor, ToyZoo)):
+        size = int(images.images.shape[-1] if isinstance(images, ToyZoo) else images.shape[-1])
+    if size is None and isinstance(images, Mapping) and images:
+        first = next(iter(images.values()))
+        size = int(first.shape[-1]) if isinstance(first, torch.Tensor) else None
+    size = 64 if size is None else size
+    if isinstance(size, bool) or not isinstance(size, int) or size < _MIN_SIDE:
+        raise ValueError(f"size: expected an integer of at least {_MIN_SIDE} pixels, got {size!r}")
     check_positive_int(smoothgrad_samples, "smoothgrad_samples")
     check_positive_int(ig_steps, "ig_steps")
     if layer is None:
@@ -580,9 +592,9 @@ class ClassModelExplorer(widgets.VBox):
         self.is_error = False
         self.runs = 0
         shape = self.options.get("image_shape") or getattr(model, "image_shape", (3, 64, 64))
-        probe = torch.full((1, *shape), 0.5, device=model_device(model))
+        probe = model_input(model, torch.full((1, *shape), 0.5))
         with frozen_eval(model), torch.no_grad():
-            num_classes = model(probe).shape[1]
+            num_classes = checked_scores(model, probe, "image_shape").shape[1]
         self.class_names = _class_names(class_names, num_classes)
         style = {"description_width": "72px"}
         self.target = widgets.Dropdown(options=[(name, k) for k, name in enumerate(self.class_names)], value=0,
@@ -593,7 +605,7 @@ class ClassModelExplorer(widgets.VBox):
                                                style={"button_width": "100px"})
         self.l2 = widgets.SelectionSlider(options=[(f"{value:g}", value) for value in L2_CHOICES], value=l2,
                                           description="λ (L2)", style=style, continuous_update=False)
-        self.steps = widgets.IntSlider(value=steps, min=5, max=max(400, steps), step=5, description="steps",
+        self.steps = widgets.IntSlider(value=steps, min=min(5, steps), max=max(400, steps), step=5, description="steps",
                                        style=style, continuous_update=False)
         self.run_button = widgets.Button(description="Run", icon="play", button_style="primary",
                                          tooltip="run gradient ascent with these settings")
@@ -635,7 +647,6 @@ class ClassModelExplorer(widgets.VBox):
                 with self.progress_area:
                     result = class_model_visualization(self.model, target, objective, steps=steps, l2=l2,
                                                        progress=True, **self.options)
-                self.progress_area.clear_output()
             else:
                 result = class_model_visualization(self.model, target, objective, steps=steps, l2=l2,
                                                    progress=False, **self.options)
@@ -643,6 +654,8 @@ class ClassModelExplorer(widgets.VBox):
             self._say(f"the run failed: {err}", error=True)
             return
         finally:
+            if progress:
+                self.progress_area.clear_output()  # the bar goes, also after a failed run
             self.run_button.disabled = False
         self.result = result
         self.figure = self._draw(result, name, objective, l2, steps)

@@ -6,7 +6,8 @@ from helpers.exercises import ExerciseError
 from helpers.exercises.class_model import check_ascent_step
 
 
-def make_step(objective="score", sign=1.0, centre=0.5, use_l2=True, scale_lr=True, backward=False, in_place=False):
+def make_step(objective="score", sign=1.0, centre=0.5, use_l2=True, scale_lr=True, backward=False, in_place=False,
+              l2_sign=1.0, dtype=None):
     def ascent_step(model, image, target, lr, l2):
         x = image if in_place else image.detach().clone()
         x.requires_grad_(True)
@@ -18,7 +19,7 @@ def make_step(objective="score", sign=1.0, centre=0.5, use_l2=True, scale_lr=Tru
         else:
             gain = scores.log_softmax(1)[:, target].sum()
         if use_l2:
-            gain = gain - l2 * (x - centre).square().sum()
+            gain = gain - l2_sign * l2 * (x - centre).square().sum()
         if backward:
             gain.backward()
             grad = x.grad
@@ -29,7 +30,8 @@ def make_step(objective="score", sign=1.0, centre=0.5, use_l2=True, scale_lr=Tru
             with torch.no_grad():
                 image.add_(step)
                 return image.detach()
-        return (x + step).detach()
+        new = (x + step).detach()
+        return new if dtype is None else new.to(dtype)
 
     return ascent_step
 
@@ -66,6 +68,8 @@ def test_fails_when_nothing_is_returned():
     (dict(objective="log_softmax"), "log-softmax"),
     (dict(use_l2=False), "L2 penalty is missing"),
     (dict(centre=0.0), "mid-grey"),
+    (dict(l2_sign=-1.0), "wrong sign"),
+    (dict(dtype=torch.float64), "float64"),
     (dict(scale_lr=False), "not scaled by lr"),
     (dict(backward=True), "parameters got gradients"),
     (dict(in_place=True), "in place"),
@@ -73,6 +77,14 @@ def test_fails_when_nothing_is_returned():
 def test_fails_with_its_message_on_typical_mistakes(kwargs, message):
     with pytest.raises(ExerciseError, match=message):
         check_ascent_step(make_step(**kwargs))
+
+
+def test_the_check_leaves_the_global_random_state_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check_ascent_step(solution)
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_fails_on_a_wrong_shape_and_on_something_else():

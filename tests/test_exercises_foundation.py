@@ -1,6 +1,5 @@
 """The checks of notebooks 00 and 01 pass on the solution and explain typical mistakes."""
 import pytest
-import torch
 
 from helpers import LinearClassifier, make_toy_zoo
 from helpers.exercises import ExerciseError

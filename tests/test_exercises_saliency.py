@@ -135,6 +135,10 @@ def test_directional_derivative_mistakes(setup):
         with torch.no_grad():
             return (selected(model, images + h * direction, target) - selected(model, images, target)) / h
 
+    def backward(model, images, target, direction, h):
+        with torch.no_grad():
+            return (selected(model, images, target) - selected(model, images - h * direction, target)) / h
+
     def not_divided(model, images, target, direction, h):
         return fd_solution(model, images, target, direction, h) * 2 * h
 
@@ -146,6 +150,7 @@ def test_directional_derivative_mistakes(setup):
 
     expect_failure(check_directional_derivative, over_h, setup, "twice", "2h")
     expect_failure(check_directional_derivative, forward, setup, "forward difference", "central")
+    expect_failure(check_directional_derivative, backward, setup, "backward difference", "central")
     expect_failure(check_directional_derivative, not_divided, setup, "divide")
     expect_failure(check_directional_derivative, softmax, setup, "softmax")
 

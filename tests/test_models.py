@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from helpers import LinearClassifier, ZooNet, accuracy, load_model, make_toy_zoo, predict, train_classifier
-from helpers.checkpoints import RECIPES, train_recipe
+from helpers.checkpoints import train_recipe
 
 
 def test_zoonet_shapes_and_grad_cam_layer():

@@ -7,6 +7,8 @@ import builtins
 import datetime as dt
 import io
 import os
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -90,6 +92,25 @@ def test_oversized_payloads_and_images_are_refused_before_decoding():
     Image.new("L", (10_000, 5_000)).save(many_pixels, "PNG")  # a 50-megapixel image in a small file
     with pytest.raises(UploadError, match="10000 × 5000 pixels.*40 million"):
         load_uploaded_image(many_pixels.getvalue(), 32)
+    with pytest.raises(UploadError, match="too large.*40 million"):  # a header Pillow itself refuses to decode
+        load_uploaded_image(png_claiming(20_000, 10_000), 32)
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims ``width`` × ``height`` pixels (a decompression bomb's shape)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+
+
+def test_a_float_image_with_infinite_and_nan_values_is_still_finite():
+    values = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
+    values[0, 0], values[0, 1], values[0, 2] = np.inf, -np.inf, np.nan
+    buffer = io.BytesIO()
+    Image.fromarray(values, mode="F").save(buffer, "TIFF")
+    image = load_uploaded_image(buffer.getvalue(), 16)
+    assert image.shape == (3, 16, 16) and torch.isfinite(image).all() and image.min() >= 0 and image.max() <= 1
 
 
 def test_empty_tiny_and_wrongly_typed_uploads():
@@ -145,7 +166,9 @@ def zoo():
 
 @pytest.fixture()
 def explorer(model, zoo):
-    return saliency_explorer(model, CLASSES, zoo, smoothgrad_samples=4, ig_steps=4)
+    explorer = saliency_explorer(model, CLASSES, zoo, smoothgrad_samples=4, ig_steps=4)
+    yield explorer
+    explorer.close()
 
 
 def titles(figure) -> list[str]:
@@ -204,7 +227,7 @@ def test_an_upload_is_added_to_the_images_and_shown(explorer):
     photo = np.random.default_rng(1).integers(0, 256, (50, 70, 3), dtype=np.uint8)
     explorer.upload.value = (upload_entry("my cat.png", encode(photo)),)
     assert explorer.image.value == "upload: my cat.png" and explorer.image.options[-1] == "upload: my cat.png"
-    assert explorer.images["upload: my cat.png"].shape == (3, 64, 64)  # the model's input size
+    assert explorer.images["upload: my cat.png"].shape == (3, 32, 32)  # the size of the explorer's images
     assert not explorer.is_error and "on 'upload: my cat.png'" in explorer.message
     assert titles(explorer.figure)[0].startswith("upload: my cat.png")
     assert explorer.upload.value == ()  # the bytes are not kept
@@ -255,6 +278,26 @@ def test_the_default_gallery_has_toy_zoo_images_with_masks_and_photos():
     assert all(mask.shape == (32, 32) and mask.dtype == torch.bool and mask.any() for mask in masks.values())
     two, _ = default_gallery(32, ("husky", "wolf"))
     assert [n for n in two if n.startswith("Toy Zoo")] == ["Toy Zoo: husky", "Toy Zoo: wolf"]
+    imagenet_like, _ = default_gallery(32, ("tench", "goose", "husky", "sports car"))  # not all Toy Zoo classes
+    assert [n for n in imagenet_like if n.startswith("Toy Zoo")] == [f"Toy Zoo: {c}" for c in CLASSES]
+
+
+def test_uploads_take_the_size_of_the_explorers_images(zoo):
+    small = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 32 * 32, 8))  # only takes 32 × 32
+    explorer = saliency_explorer(small, CLASSES, zoo.images)
+    assert explorer.size == 32 and explorer.receive_upload("cat.png", encode(red(50, 70)))
+    assert explorer.images["upload: cat.png"].shape == (3, 32, 32) and not explorer.is_error
+    explorer.close()
+    with pytest.raises(ValueError, match="size: expected an integer of at least 8"):
+        saliency_explorer(small, CLASSES, zoo.images, size=4)
+
+
+def test_a_model_that_rejects_the_images_is_a_clear_error(zoo):
+    small = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, 8))  # the images are 32 × 32
+    with pytest.raises(ValueError, match="the model rejected input of shape"):
+        saliency_explorer(small, CLASSES, zoo.images)
+    with pytest.raises(ValueError, match="image_shape: the model rejected"):
+        class_model_explorer(small, CLASSES, run=False)
 
 
 def test_bad_arguments_name_what_was_expected(model, zoo):
@@ -283,7 +326,9 @@ def test_bad_arguments_name_what_was_expected(model, zoo):
 
 @pytest.fixture()
 def cm_explorer(model):
-    return class_model_explorer(model, CLASSES, steps=5, run=False, progress=False)
+    explorer = class_model_explorer(model, CLASSES, steps=5, run=False, progress=False)
+    yield explorer
+    explorer.close()
 
 
 def test_the_class_model_explorer_runs_with_the_chosen_settings(cm_explorer):
@@ -320,6 +365,32 @@ def test_the_class_model_explorer_makes_a_first_picture_and_reports_failures(mod
     broken.run_button.click()  # the error becomes the status line, never a traceback
     assert broken.is_error and "jitter" in broken.message and broken.result is None
     assert not broken.run_button.disabled
+
+
+def test_the_run_button_shows_a_progress_bar_that_goes_away(model, monkeypatch):
+    import helpers.class_model as class_model
+
+    bars = []
+
+    def recording_tqdm(*args, **kwargs):
+        bars.append(kwargs.get("disable"))
+        return real_tqdm(*args, **kwargs)
+
+    real_tqdm = class_model.tqdm
+    monkeypatch.setattr(class_model, "tqdm", recording_tqdm)
+    explorer = class_model_explorer(model, CLASSES, steps=5, run=False, progress=True)
+    explorer.run_button.click()
+    assert bars == [False] and explorer.runs == 1 and explorer.progress_area.outputs == ()
+    explorer.options["jitter"] = 200  # a run that fails: no bar stays behind, the status says why
+    explorer.run_button.click()
+    assert explorer.is_error and "jitter" in explorer.message and explorer.progress_area.outputs == ()
+    explorer.close()
+
+
+def test_fewer_steps_than_the_slider_step_are_kept(model):
+    explorer = class_model_explorer(model, CLASSES, steps=3, run=True, progress=False)
+    assert explorer.steps.value == 3 and explorer.result.history["score"].shape == (3, 1)
+    explorer.close()
 
 
 def test_class_model_explorer_arguments(model):

@@ -11,9 +11,10 @@ GREY = 0.5
 
 def _cases():
     """(model, image, target, lr, l2) cases: a linear model (known gradient) and a small CNN."""
-    torch.manual_seed(0)
-    linear = LinearClassifier(num_classes=4, image_shape=(3, 8, 8)).eval()
-    cnn = ZooNet(num_classes=5, width=4).eval()
+    with torch.random.fork_rng(devices=[]):  # seeded weights, without touching the learner's random state
+        torch.manual_seed(0)
+        linear = LinearClassifier(num_classes=4, image_shape=(3, 8, 8)).eval()
+        cnn = ZooNet(num_classes=5, width=4).eval()
     generator = torch.Generator().manual_seed(1)
     return [
         (linear, GREY + 0.2 * torch.randn(1, 3, 8, 8, generator=generator), 2, 0.3, 0.05),
@@ -71,6 +72,8 @@ def check_ascent_step(ascent_step) -> None:
         except NotImplementedError:
             raise ExerciseError("ascent_step still raises NotImplementedError: replace it with your code.") from None
         result = expect_tensor(result, "ascent_step(...)", shape=image.shape)
+        expect(result.dtype == image.dtype, f"ascent_step returned a {result.dtype} tensor for a {image.dtype} image.",
+               "keep the image's dtype: do not convert it (e.g. with .double() or torch.tensor(..., dtype=...)).")
         expect(torch.equal(given, image), "ascent_step changed the image it was given (in place).",
                "compute a new tensor, e.g. image.detach().clone().requires_grad_(True), and return image + lr * grad.")
         expect(all(p.grad is None for p in model.parameters()),

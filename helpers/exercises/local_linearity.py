@@ -121,6 +121,8 @@ def check_directional_derivative(directional_derivative, model, images, target) 
             (expected * 2 * h, "you did not divide by the step.", "divide the difference of the scores by 2h"),
             ((up - s0) / h, "you computed a forward difference (S(x + h·u) − S(x)) / h.",
              "use the central difference (S(x + h·u) − S(x − h·u)) / (2h): its error is much smaller"),
+            ((s0 - down) / h, "you computed a backward difference (S(x) − S(x − h·u)) / h.",
+             "use the central difference (S(x + h·u) − S(x − h·u)) / (2h): its error is much smaller"),
             (-expected, "the sign is flipped.", "subtract the score at x − h·u from the score at x + h·u"),
         ]
         for objective in ("softmax", "log_softmax"):
