@@ -77,6 +77,7 @@ def student_version(notebook, relative_path: str):
             cell.source = HIDDEN.sub("", source).rstrip("\n")
             cell.outputs = []
             cell.execution_count = None
+        cell.metadata.pop("execution", None)  # timestamps of the run the outputs came from
     notebook.metadata.pop("widgets", None)
     return notebook
 
