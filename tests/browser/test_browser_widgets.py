@@ -225,7 +225,9 @@ def test_notebook_07_runs_in_jupyterlab_and_its_widgets_render_and_respond(lab, 
     # a click in the browser reaches the kernel and comes back: another method, then uploads
     before = explorer.locator("img").first.get_attribute("src")
     explorer.locator(".widget-dropdown select").nth(2).select_option("grad-cam")
-    sync_api.expect(status).to_contain_text("grad-cam map for class 'fish'", timeout=60_000)
+    # (the status says "computing the … map …" while the kernel works; the finished map adds the prediction)
+    sync_api.expect(status).to_contain_text("grad-cam map for class 'fish' on 'Toy Zoo: fish'. The model predicts",
+                                            timeout=60_000)
     sync_api.expect(explorer.locator("img").first).not_to_have_attribute("src", before or "", timeout=60_000)
     upload_button = explorer.locator(".widget-upload")
 
@@ -237,7 +239,8 @@ def test_notebook_07_runs_in_jupyterlab_and_its_widgets_render_and_respond(lab, 
     upload("notes.txt", "text/plain", b"not a picture\n")
     sync_api.expect(status).to_contain_text("Could not use 'notes.txt': this is a text file", timeout=60_000)
     upload("ramp.png", "image/png", _png_bytes())
-    sync_api.expect(status).to_contain_text("on 'upload: ramp.png'", timeout=60_000)
+    sync_api.expect(status).to_contain_text("on 'upload: ramp.png'. The model predicts", timeout=60_000)
+    assert "computing" not in status.inner_text()
     assert explorer.locator(".widget-dropdown select").nth(0).input_value() == "upload: ramp.png"
     explorer.screenshot(path=str(ARTIFACTS / "saliency_explorer.png"))
     _not_blank(ARTIFACTS / "saliency_explorer.png")
