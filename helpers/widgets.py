@@ -444,9 +444,15 @@ class SaliencyExplorer(widgets.VBox):
         signed = method in _SIGNED
         cmap = "RdBu_r" if signed else "hot"
         title = f"{method}: '{self.class_names[target]}'" + (f"\n{share:.0%} on the object" if share is not None else "")
-        show_map(axes[1], heat, title=title, cmap=cmap, mask=mask, symmetric=signed)
-        axes[2].imshow(to_numpy_image(image.detach().cpu()))
+        # a signed map's scale is set by its 99th percentile of |value|, so a few extreme pixels
+        # do not wash out the rest (values beyond it are shown at the ends of the scale)
         limit = float(heat.abs().max()) or 1.0
+        if signed:
+            limit = float(torch.quantile(heat.abs().flatten().float(), 0.99)) or limit
+            title += ", scale clipped at p99"
+        show_map(axes[1], heat, title=title, cmap=cmap, mask=mask, symmetric=signed,
+                 **({"vmin": -limit, "vmax": limit} if signed else {}))
+        axes[2].imshow(to_numpy_image(image.detach().cpu()))
         axes[2].imshow(heat.numpy(), cmap=cmap, alpha=0.55, vmin=-limit if signed else 0.0, vmax=limit)
         axes[2].set_title("overlay", fontsize=9)
         axes[2].axis("off")

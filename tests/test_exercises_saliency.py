@@ -198,3 +198,26 @@ def test_saliency_fails_on_stub(setup, stub, words):
 ])
 def test_saliency_mistakes(setup, mistake, words):
     expect_failure(check_saliency_map, mistake, setup, *words)
+
+
+def saliency_tensor_target_only(model, images, target):
+    x = images.detach().clone().requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(x).gather(1, target[:, None]).sum(), x)   # target[:, None] fails for an int
+    return grad.abs().amax(dim=1)
+
+
+def saliency_int_not_expanded(model, images, target):
+    x = images.detach().clone().requires_grad_(True)
+    index = torch.as_tensor(target).reshape(-1, 1)   # an int gives one index, so only image 0's score is selected
+    (grad,) = torch.autograd.grad(model(x).gather(1, index).sum(), x)
+    return grad.abs().amax(dim=1)
+
+
+@pytest.mark.parametrize("mistake, words", [
+    (saliency_tensor_target_only, ["int target", "TypeError", "Hint"]),
+    (saliency_int_not_expanded, ["int target", "differ", "Hint"]),
+])
+def test_saliency_also_checks_an_int_target(setup, mistake, words):
+    model, images, labels = setup
+    assert torch.allclose(mistake(model, images, labels), saliency_solution(model, images, labels))  # right for a tensor
+    expect_failure(check_saliency_map, mistake, setup, *words)                                       # caught on the int

@@ -109,6 +109,6 @@ def check_integrated_gradients(integrated_gradients: Callable) -> None:
             f"{_relative_difference(answer, reference):.2g}).\n"
             "  Hint: path = baseline + alpha (image - baseline) for alpha_k = (k + 0.5) / steps; one backward "
             "pass over the whole path batch; average the gradients over the path; multiply by (image - baseline)")
-    sums = ", ".join(f"{total:.3g} vs {gap:.3g}" for total, gap in totals)
+    sums = ", ".join(f"{total:.2f} vs {gap:.2f}" for total, gap in totals)
     passed(f"your Riemann sum matches the reference on two images (black and grey baseline, {_STEPS} steps); "
            f"attributions summed vs S(x) - S(baseline): {sums}.")

@@ -36,9 +36,11 @@ def check_saliency_map(my_saliency_map, model, images, target) -> None:
                "reduce over the channel dimension (dim=1) with the maximum of the absolute values")
     got = expect_tensor(result, "my_saliency_map(...)", shape=(n, h, w))
     if _close(got, expected):
+        if not isinstance(target, int):
+            _check_int_target(my_saliency_map, model, images, int(torch.as_tensor(target).flatten()[0]))
         share = (expected.flatten(1).amax(1) / expected.flatten(1).mean(1)).median().item()
-        passed(f"your maps match helpers.saliency_map; the most salient pixel is {share:.0f}× the average "
-               "saliency (median over the images).")
+        passed(f"your maps match helpers.saliency_map, with a tensor and with an int target; the most salient "
+               f"pixel is {share:.0f}× the average saliency (median over the images).")
         return
     grad = input_gradient(model, images, target).cpu()
     diagnoses = [
@@ -69,3 +71,21 @@ def check_saliency_map(my_saliency_map, model, images, target) -> None:
     expect(False, f"for image {i} the largest saliency should be {expected[i].max():.4f}, yours is {got[i].max():.4f}.",
            "make the images require a gradient, sum the scores of each image's target class over the batch, "
            "call torch.autograd.grad, then take .abs().amax(dim=1)")
+
+
+def _check_int_target(my_saliency_map, model, images, target: int) -> None:
+    """The exercise promises that ``target`` may also be one int, the same class for every image."""
+    n, _, h, w = images.shape
+    hint = ("turn the target into one index per image first, e.g. "
+            "torch.as_tensor(target).reshape(-1, 1).expand(len(images), 1), then use .gather(1, ...)")
+    try:
+        result = _call(my_saliency_map, model, images, target)
+    except ExerciseError:
+        raise
+    except Exception as error:  # the learner's code failed on an int: say so instead of showing a traceback
+        expect(False, f"your function works with a tensor of targets, but with the int target {target} it raised "
+                      f"{type(error).__name__}: {error}", hint)
+    got = expect_tensor(result, f"my_saliency_map(model, images, {target})", shape=(n, h, w))
+    expect(_close(got, saliency_map(model, images, target).cpu()),
+           f"your function works with a tensor of targets, but with the int target {target} (class {target} for "
+           "every image) its maps differ from helpers.saliency_map.", hint)
