@@ -1,6 +1,8 @@
 # Seeing What a Network Sees — one command for each thing you want to do.
 #   make lab        install everything into .venv and open the course in JupyterLab
-#   make test       install everything and run every test (unit tests + nbval over every notebook)
+#   make test       install everything and run every test (unit tests + nbval over every notebook,
+#                   a Colab-like run of every notebook, and nbval once more under other numerics)
+#   make numerics   nbval over every notebook under every numeric set-up of scripts/numerics.py
 #   make notebooks  re-execute every notebook in place (refresh committed outputs) and regenerate student versions
 #   make checkpoints  retrain the cached models in data/
 #   make benchmark  print the performance table
@@ -11,7 +13,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install lab test notebooks checkpoints benchmark student browser-test clean
+# the numeric set-up `make test` runs the notebooks under a second time (scripts/numerics.py list)
+FOREIGN ?= aten-default
+
+.PHONY: install lab test numerics notebooks checkpoints benchmark student browser-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +27,14 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) scripts/lab.py $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest
+	$(PY) scripts/numerics.py run $(FOREIGN)
+
+numerics: $(STAMP)
+	$(PY) scripts/numerics.py run
 
 notebooks: $(STAMP)
 	$(PY) scripts/course_tools.py stamp
@@ -46,4 +55,4 @@ browser-test: $(STAMP)
 	PYTHON=$(PY) bash scripts/browser_test.sh
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-colab build *.egg-info

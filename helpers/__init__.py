@@ -15,7 +15,7 @@ from .model_state import frozen_eval
 from .models import LinearClassifier, ZooNet
 from .photos import PHOTOS, load_photos, to_tensor
 from .plotting import image_grid, outline, show_map, to_numpy_image
-from .pretrained import SUPPORTED, PretrainedUnavailableError, load_pretrained, weights_file
+from .pretrained import SUPPORTED, PretrainedUnavailableError, load_pretrained, weights_file, weights_verified
 from .sanity import cascading_randomization, randomizable_layers, rank_correlation
 from .toyzoo import BACKGROUNDS, CLASSES, HOME_BACKGROUND, ToyZoo, make_toy_zoo, paint_background, swap_backgrounds
 from .training import accuracy, predict, train_classifier
@@ -32,7 +32,7 @@ __all__ = [
     "LinearClassifier", "ZooNet",
     "PHOTOS", "load_photos", "to_tensor",
     "image_grid", "outline", "show_map", "to_numpy_image",
-    "SUPPORTED", "PretrainedUnavailableError", "load_pretrained", "weights_file",
+    "SUPPORTED", "PretrainedUnavailableError", "load_pretrained", "weights_file", "weights_verified",
     "cascading_randomization", "randomizable_layers", "rank_correlation",
     "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "ToyZoo", "make_toy_zoo", "paint_background", "swap_backgrounds",
     "accuracy", "predict", "train_classifier",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import hashlib
+
 import torch
 import torchvision
 from torch import nn
@@ -36,6 +38,23 @@ def weights_file(name: str) -> Path:
     """Where torch's cache keeps the weights of ``name`` (the file may not exist)."""
     url = torchvision.models.get_model_weights(_check_name(name)).DEFAULT.url
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+
+
+def weights_verified(name: str) -> bool:
+    """Whether the cached weights file of ``name`` is torchvision's own (its SHA-256 matches the hash in its name).
+
+    False when the file is missing or is anything else, e.g. a stand-in made for testing. The
+    notebooks assert claims about what a real ImageNet model shows only when this is True.
+    """
+    path = weights_file(name)
+    match = torch.hub.HASH_REGEX.search(path.name)
+    if match is None or not path.is_file():
+        return False
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest().startswith(match.group(1))
 
 
 def load_pretrained(name: str = "squeezenet1_1", progress: bool = False) -> tuple[nn.Module, list[str]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import html
 import io
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -38,7 +39,7 @@ from .plotting import show_map, to_numpy_image
 from .toyzoo import CLASSES, ToyZoo, make_toy_zoo
 
 __all__ = [
-    "MAX_UPLOAD_BYTES", "MAX_UPLOAD_PIXELS", "UPLOAD_FORMATS", "UploadError", "load_uploaded_image",
+    "MAX_UPLOAD_BYTES", "COLAB_UPLOAD_BUTTON_BYTES", "upload_button_limit", "MAX_UPLOAD_PIXELS", "UPLOAD_FORMATS", "UploadError", "load_uploaded_image",
     "SALIENCY_METHODS", "SaliencyExplorer", "saliency_explorer", "ClassModelExplorer", "class_model_explorer",
     "default_gallery",
 ]
@@ -46,8 +47,12 @@ __all__ = [
 # ---------------------------------------------------------------------------------------
 # uploads: decoded in memory, never written anywhere
 
-#: the largest upload accepted, in bytes (8 MiB: a phone photo fits, a video or a disk image does not)
+#: the largest upload accepted, in bytes (8 MiB: a phone photo fits, a video or a disk image does not;
+#: Jupyter's server passes websocket messages up to 10 MiB, and the file travels in one message)
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+#: the largest file Colab's upload button delivers: with a file of 1 MB or more the button counts
+#: one file but the widget's value stays empty and the runtime reconnects (ipywidgets issue #3452)
+COLAB_UPLOAD_BUTTON_BYTES = 1_000_000 - 1
 #: the most pixels an uploaded image may have (width × height; 40 million: a 48-megapixel camera's
 #: photos are refused, anything smaller is decoded, then shrunk)
 MAX_UPLOAD_PIXELS = 40_000_000
@@ -67,6 +72,19 @@ class UploadError(ValueError):
 
 def _describe_bytes(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
+
+
+def upload_button_limit() -> int:
+    """The largest file, in bytes, the upload button can deliver where this runs (Colab or Jupyter)."""
+    return COLAB_UPLOAD_BUTTON_BYTES if "google.colab" in sys.modules else MAX_UPLOAD_BYTES
+
+
+def _upload_hint() -> str:
+    if "google.colab" not in sys.modules:
+        return ""
+    return ("In Colab the upload button only delivers files under 1 MB (a larger one silently vanishes). "
+            "For a larger photo, shrink it first, or run <code>from google.colab import files</code> and "
+            "<code>for name, content in files.upload().items(): explorer.receive_upload(name, content)</code>.")
 
 
 def load_uploaded_image(content, size: int = 64, *, max_bytes: int = MAX_UPLOAD_BYTES,
@@ -342,11 +360,12 @@ class SaliencyExplorer(widgets.VBox):
                                        layout=wide)
         self.upload = widgets.FileUpload(accept=",".join(f".{ext}" for ext in (
             "png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff")), multiple=False,
-            description="your image", tooltip=f"upload a {_FORMAT_NAMES} file up to {_describe_bytes(MAX_UPLOAD_BYTES)}")
+            description="your image", tooltip=f"upload a {_FORMAT_NAMES} file up to {_describe_bytes(upload_button_limit())}")
         self.view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self.status = widgets.HTML()
         super().__init__(children=[
             widgets.HBox([self.image, self.upload]),
+            widgets.HTML(_upload_hint()),
             widgets.HBox([self.target, self.method]),
             self.view,
             self.status,
@@ -492,11 +511,11 @@ class SaliencyExplorer(widgets.VBox):
             self.update()
         return name
 
-    def receive_upload(self, name: str, content) -> bool:
+    def receive_upload(self, name: str, content, max_bytes: int = MAX_UPLOAD_BYTES) -> bool:
         """Decode one uploaded file and show it; a file that cannot be used becomes a message. Returns success."""
         shown = _short(str(name) or "upload")
         try:
-            image = load_uploaded_image(content, self.size)
+            image = load_uploaded_image(content, self.size, max_bytes=max_bytes)
         except UploadError as err:
             self._say(f"Could not use '{shown}': {err.reason}", error=True)
             return False
@@ -512,7 +531,7 @@ class SaliencyExplorer(widgets.VBox):
             return
         try:
             for entry in files:
-                self.receive_upload(entry.get("name", "upload"), entry.get("content", b""))
+                self.receive_upload(entry.get("name", "upload"), entry.get("content", b""), upload_button_limit())
         except Exception as err:  # noqa: BLE001
             self._say(f"Could not use the upload: {type(err).__name__}: {err}", error=True)
         finally:

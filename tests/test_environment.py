@@ -7,7 +7,7 @@ import torch
 import torchvision
 
 from helpers import (PHOTOS, SUPPORTED, PretrainedUnavailableError, get_device, load_photos, load_pretrained,
-                     weights_file)
+                     weights_file, weights_verified)
 
 
 def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -62,6 +62,7 @@ def test_pretrained_loads_from_the_torch_cache(name, tmp_path, monkeypatch):
     torch.save(stand_in.state_dict(), path)
 
     model, names = load_pretrained(name)
+    assert not weights_verified(name)  # a stand-in: not torchvision's file
     assert len(names) == 1000 and names[99] == "goose" and names[0] == "tench"
     assert not model.training
     x = torch.rand(2, 3, 224, 224)
@@ -71,6 +72,24 @@ def test_pretrained_loads_from_the_torch_cache(name, tmp_path, monkeypatch):
     with torch.no_grad():
         expected = stand_in.eval()((x - mean) / std)  # normalization folded in: takes [0, 1] images
         assert torch.allclose(model(x), expected, atol=1e-5)
+
+
+def test_weights_verified_checks_the_hash_in_the_file_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    path = weights_file("squeezenet1_1")
+    assert not weights_verified("squeezenet1_1")  # missing
+    path.parent.mkdir(parents=True)
+    content = b"pretend weights"
+    path.write_bytes(content)
+    assert not weights_verified("squeezenet1_1")
+    # a file whose hash does match its name's prefix counts as genuine
+    import hashlib
+
+    prefix = torch.hub.HASH_REGEX.search(path.name).group(1)
+    renamed = path.with_name(path.name.replace(prefix, hashlib.sha256(content).hexdigest()[:len(prefix)]))
+    monkeypatch.setattr("helpers.pretrained.weights_file", lambda name: renamed)
+    path.rename(renamed)
+    assert weights_verified("squeezenet1_1")
 
 
 def test_pretrained_rejects_unknown_names():

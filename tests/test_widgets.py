@@ -252,6 +252,26 @@ def test_a_bad_upload_becomes_a_message_and_changes_nothing(explorer, name, cont
     assert explorer.upload.value == ()
 
 
+def test_in_colab_the_button_says_and_enforces_colabs_1_mb_limit(zoo, monkeypatch):
+    import sys
+    import types
+
+    from helpers.widgets import COLAB_UPLOAD_BUTTON_BYTES, upload_button_limit
+
+    assert upload_button_limit() == MAX_UPLOAD_BYTES
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert upload_button_limit() == COLAB_UPLOAD_BUTTON_BYTES < 1_000_000
+    colab = saliency_explorer(ZooNet(width=4), CLASSES, {"image 0": zoo.images[0]}, methods=["saliency"])
+    assert "977 kB" in colab.upload.tooltip  # what the button can deliver there, not 8 MB
+    assert "under 1 MB" in colab.children[1].value and "files.upload()" in colab.children[1].value
+    big = b"\x89PNG\r\n\x1a\n" + bytes(COLAB_UPLOAD_BUTTON_BYTES)
+    colab.upload.value = (upload_entry("big.png", big),)
+    assert colab.is_error and "the file is too large" in colab.message
+    photo = encode(np.random.default_rng(1).integers(0, 256, (1200, 1200, 3), dtype=np.uint8))
+    assert len(photo) > COLAB_UPLOAD_BUTTON_BYTES  # the files.upload() route takes it
+    assert colab.receive_upload("big photo.png", photo) and not colab.is_error
+
+
 def test_a_failing_method_becomes_a_message(explorer, monkeypatch):
     def broken(*args):
         raise RuntimeError("out of memory")
