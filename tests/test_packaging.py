@@ -47,4 +47,4 @@ def test_checkpoints_ship_as_package_data():
     for name in RECIPES:
         assert checkpoint_path(name).is_file(), f"missing {name}.pt: run python -m helpers.checkpoints {name}"
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert config["package-dir"]["helpers.data"] == "data" and "*.pt" in config["package-data"]["helpers.data"]
+    assert "*.pt" in config["package-data"]["helpers.data"]  # tests/test_colab_like.py checks the wheel itself
