@@ -37,7 +37,7 @@ from .attribution import OBJECTIVES, objective_value
 from .model_state import frozen_eval
 
 PARAMETERIZATIONS = ("pixel", "fourier")
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "normalized")
 
 #: the centre the L2 penalty pulls towards (mid-grey) and the start image's mean
 GREY = 0.5
@@ -248,7 +248,10 @@ def class_model_visualization(
     color_matrix, decorrelate: the (C, C) colour matrix of the Fourier parameterization (default:
         ``natural_color_matrix()`` for 3 channels; see ``estimate_color_matrix``), used as given: its size
         scales the colour changes (and so the effect of ``noise`` and ``lr``); ``decorrelate=False`` uses none.
-    optimizer: ``"adam"`` (per-pixel step sizes) or ``"sgd"`` (plain gradient ascent, as Simonyan et al.).
+    optimizer: ``"adam"`` (per-pixel step sizes), ``"sgd"`` (plain gradient ascent, as Simonyan et al.)
+        or ``"normalized"`` (each image moves a fixed L2 distance ``lr`` along its gradient: only the
+        gradient's direction counts, so objectives whose gradients point the same way, such as
+        softmax and log-softmax without regularizers, ∇log P = ∇P / P, give the same images).
     restarts: number of random starts per class; the one with the highest regularized objective is kept.
     image_shape: (C, H, W) of the generated image; default the model's ``image_shape`` attribute if it
         has one, else (3, 64, 64) (use (3, 224, 224) for ImageNet models).
@@ -348,6 +351,9 @@ def _ascend(model, targets, objective, shape, num_classes, device, dtype, *, ste
         with torch.no_grad():
             if optimizer == "sgd":
                 param.add_(grad, alpha=lr)
+            elif optimizer == "normalized":  # a step of L2 length lr along each image's gradient
+                norms = grad.flatten(1).norm(dim=1).clamp_min(torch.finfo(grad.dtype).tiny)
+                param.add_(grad / norms.reshape(-1, *[1] * (grad.dim() - 1)), alpha=lr)
             else:  # Adam, ascending
                 m1.mul_(beta1).add_(grad, alpha=1 - beta1)
                 m2.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)

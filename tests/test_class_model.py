@@ -353,3 +353,25 @@ def test_color_matrix_is_the_square_root_of_the_covariance():
     assert torch.allclose(m @ m, mix @ mix.T, atol=0.02)
     natural = natural_color_matrix()
     assert natural.shape == (3, 3) and torch.allclose(natural, natural.T)
+
+
+def test_normalized_steps_move_a_fixed_distance_along_the_gradient():
+    torch.manual_seed(0)
+    model = LinearClassifier(num_classes=3, image_shape=(3, 8, 8))
+    plain = dict(jitter=0, blur_every=0, clamp=False, l2=0.0, noise=0.0, progress=False, optimizer="normalized")
+    result = class_model_visualization(model, 1, "score", lr=0.25, steps=8, **plain)
+    moved = result.image - 0.5  # a linear score's gradient is the constant template w_1
+    assert torch.allclose(moved.norm(), torch.tensor(8 * 0.25), atol=1e-5)
+    w = model.weight_images()[1]
+    assert torch.allclose(moved / moved.norm(), w / w.norm(), atol=1e-5)
+
+
+def test_with_normalized_steps_softmax_and_log_softmax_give_the_same_image():
+    torch.manual_seed(0)
+    model = ZooNet(width=4).double()  # float64: float32 rounding, amplified by the steps, would blur the identity
+    plain = dict(jitter=0, blur_every=0, l2=0.0, progress=False, optimizer="normalized", lr=0.5, steps=15, seed=3)
+    soft = class_model_visualization(model, [0, 5], "softmax", **plain)
+    log_soft = class_model_visualization(model, [0, 5], "log_softmax", **plain)
+    score = class_model_visualization(model, [0, 5], "score", **plain)
+    assert torch.allclose(soft.images, log_soft.images, atol=1e-8)  # ∇log P = ∇P / P: same direction
+    assert (score.images - soft.images).abs().max() > 1e-2  # the raw score's gradient points elsewhere
