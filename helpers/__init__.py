@@ -12,12 +12,14 @@ from .device import get_device
 from .evaluation import (PerturbationCurve, area_under_curve, deletion_curve, insertion_curve, mask_fraction,
                          pointing_game)
 from .model_state import frozen_eval
-from .models import LinearClassifier, ZooNet
+from .models import LinearClassifier, SpatialZooNet, ZooNet
 from .photos import PHOTOS, load_photos, to_tensor
 from .plotting import image_grid, outline, show_map, to_numpy_image
 from .pretrained import SUPPORTED, PretrainedUnavailableError, load_pretrained, weights_file, weights_verified
+from .recognizability import mean_masks, objectness, part_contrast, shape_similarity
 from .sanity import cascading_randomization, randomizable_layers, rank_correlation
-from .toyzoo import BACKGROUNDS, CLASSES, HOME_BACKGROUND, ToyZoo, make_toy_zoo, paint_background, swap_backgrounds
+from .toyzoo import (BACKGROUNDS, CLASSES, HOME_BACKGROUND, ToyZoo, centered_goose_parts, make_toy_zoo, paint_background,
+                     swap_backgrounds)
 from .training import accuracy, predict, train_classifier
 from .widgets import UploadError, class_model_explorer, load_uploaded_image, saliency_explorer
 
@@ -29,12 +31,13 @@ __all__ = [
     "get_device",
     "PerturbationCurve", "area_under_curve", "deletion_curve", "insertion_curve", "mask_fraction", "pointing_game",
     "frozen_eval",
-    "LinearClassifier", "ZooNet",
+    "LinearClassifier", "SpatialZooNet", "ZooNet",
     "PHOTOS", "load_photos", "to_tensor",
     "image_grid", "outline", "show_map", "to_numpy_image",
     "SUPPORTED", "PretrainedUnavailableError", "load_pretrained", "weights_file", "weights_verified",
+    "mean_masks", "objectness", "part_contrast", "shape_similarity",
     "cascading_randomization", "randomizable_layers", "rank_correlation",
-    "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "ToyZoo", "make_toy_zoo", "paint_background", "swap_backgrounds",
+    "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "ToyZoo", "centered_goose_parts", "make_toy_zoo", "paint_background", "swap_backgrounds",
     "accuracy", "predict", "train_classifier",
     "UploadError", "class_model_explorer", "load_uploaded_image", "saliency_explorer",
 ]

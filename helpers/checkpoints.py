@@ -15,14 +15,18 @@ from pathlib import Path
 
 import torch
 
-from .models import ZooNet
+from .models import SpatialZooNet, ZooNet
 from .toyzoo import CLASSES, make_toy_zoo
 from .training import accuracy, train_classifier
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How one checkpoint is made: Toy Zoo data (``data_seed``, ``bias``, ``classes``) and training."""
+    """How one checkpoint is made: Toy Zoo data (``data_seed``, ``bias``, ``classes``, ``centered``) and training.
+
+    architecture: ``"zoonet"`` (global average pooling) or ``"spatial"`` (``SpatialZooNet``);
+    adversarial_eps > 0: robust training (``train_classifier``'s ``adversarial_eps``).
+    """
 
     classes: tuple[str, ...] = CLASSES
     n_train: int = 4000
@@ -35,6 +39,9 @@ class Recipe:
     lr: float = 0.02
     batch_size: int = 128
     seed: int = 0
+    architecture: str = "zoonet"
+    centered: bool = False
+    adversarial_eps: float = 0.0
 
 
 RECIPES: dict[str, Recipe] = {
@@ -47,6 +54,14 @@ RECIPES: dict[str, Recipe] = {
     "huskywolf_biased": Recipe(classes=("husky", "wolf"), bias=0.95),
     # fixed: every background equally likely for both classes, so only the tail tells them apart
     "huskywolf_fixed": Recipe(classes=("husky", "wolf"), bias=None),
+    # notebook 06, class models a person can name: centred objects facing one way, a head that keeps
+    # the spatial layout, and robust (L2 PGD, eps 3) training from scratch
+    "zoonet_spatial": Recipe(architecture="spatial", centered=True, adversarial_eps=3.0, epochs=5, lr=3e-3),
+    # the same recipe on the Clever-Hans data of notebook 05: do its class models catch the grass and snow?
+    "huskywolf_spatial_biased": Recipe(classes=("husky", "wolf"), bias=0.95, architecture="spatial", centered=True,
+                                       adversarial_eps=3.0, epochs=5, lr=3e-3),
+    "huskywolf_spatial_fixed": Recipe(classes=("husky", "wolf"), bias=None, architecture="spatial", centered=True,
+                                      adversarial_eps=3.0, epochs=5, lr=3e-3),
 }
 
 
@@ -54,22 +69,29 @@ def checkpoint_path(name: str) -> Path:
     return Path(str(resources.files("helpers.data"))) / f"{name}.pt"
 
 
-def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet, dict]:
+def _build(recipe: Recipe) -> ZooNet | SpatialZooNet:
+    architecture = {"zoonet": ZooNet, "spatial": SpatialZooNet}[recipe.architecture]
+    return architecture(num_classes=len(recipe.classes), width=recipe.width)
+
+
+def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet | SpatialZooNet, dict]:
     """Train the model of ``RECIPES[name]`` from scratch; returns (model, info with test accuracy)."""
     recipe = _recipe(name)
-    train = make_toy_zoo(recipe.n_train, bias=recipe.bias, seed=recipe.data_seed, classes=recipe.classes)
-    test = make_toy_zoo(recipe.n_test, bias=recipe.bias, seed=recipe.test_seed, classes=recipe.classes)
+    data = dict(bias=recipe.bias, classes=recipe.classes, centered=recipe.centered)
+    train = make_toy_zoo(recipe.n_train, seed=recipe.data_seed, **data)
+    test = make_toy_zoo(recipe.n_test, seed=recipe.test_seed, **data)
     torch.manual_seed(recipe.seed)
-    model = ZooNet(num_classes=len(recipe.classes), width=recipe.width)
+    model = _build(recipe)
     start = time.perf_counter()
     history = train_classifier(model, train.images, train.labels, epochs=recipe.epochs, lr=recipe.lr,
-                               batch_size=recipe.batch_size, seed=recipe.seed, progress=progress)
+                               batch_size=recipe.batch_size, seed=recipe.seed,
+                               adversarial_eps=recipe.adversarial_eps, progress=progress)
     info = {"recipe": asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
             "final_loss": history["loss"][-1], "test_accuracy": accuracy(model, test.images, test.labels)}
     return model, info
 
 
-def load_model(name: str = "zoonet") -> ZooNet:
+def load_model(name: str = "zoonet") -> ZooNet | SpatialZooNet:
     """The cached, trained model ``name`` (see ``RECIPES``), on the CPU, in eval mode.
 
     ``model.info`` holds the recipe and the test accuracy measured when it was made.
@@ -79,7 +101,7 @@ def load_model(name: str = "zoonet") -> ZooNet:
     if not path.exists():
         raise FileNotFoundError(f"name: no checkpoint {path.name}; make it with: python -m helpers.checkpoints {name}")
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    model = ZooNet(num_classes=len(recipe.classes), width=recipe.width)
+    model = _build(recipe)
     model.load_state_dict(saved["state_dict"])
     model.info = saved["info"]
     return model.eval()

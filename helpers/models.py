@@ -30,6 +30,17 @@ def _conv_block(c_in: int, c_out: int, pool: bool) -> list[nn.Module]:
     return layers + [nn.MaxPool2d(2)] if pool else layers
 
 
+def _trunk(width: int) -> nn.Sequential:
+    """Four 3x3 conv blocks (width, 2·width, 4·width, 4·width channels), three 2x2 max-poolings."""
+    w = width
+    return nn.Sequential(
+        *_conv_block(3, w, pool=True),
+        *_conv_block(w, 2 * w, pool=True),
+        *_conv_block(2 * w, 4 * w, pool=True),
+        *_conv_block(4 * w, 4 * w, pool=False),
+    )
+
+
 class ZooNet(nn.Module):
     """A small CNN for Toy Zoo: four 3x3 conv blocks, global average pooling, one linear layer.
 
@@ -40,15 +51,33 @@ class ZooNet(nn.Module):
 
     def __init__(self, num_classes: int = 8, width: int = 16):
         super().__init__()
-        w = width
-        self.features = nn.Sequential(
-            *_conv_block(3, w, pool=True),
-            *_conv_block(w, 2 * w, pool=True),
-            *_conv_block(2 * w, 4 * w, pool=True),
-            *_conv_block(4 * w, 4 * w, pool=False),
-        )
+        self.features = _trunk(width)
         self.pool = nn.AdaptiveAvgPool2d(1)
-        self.classifier = nn.Linear(4 * w, num_classes)
+        self.classifier = nn.Linear(4 * width, num_classes)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.pool(self.features(images)).flatten(1))
+
+
+class SpatialZooNet(nn.Module):
+    """ZooNet's trunk with a head that keeps *where* a feature is: its class models show one object.
+
+    Input (N, 3, 64, 64) in [0, 1] (the size is fixed by the head) -> ``features`` (N, 4·width, 8, 8)
+    -> 1x1 conv to ``head_channels`` + ReLU -> flatten -> linear -> scores (N, num_classes).
+    ZooNet's global average pooling adds up a feature wherever it occurs, so the image that
+    maximizes its score repeats the best local pattern everywhere (wallpaper); this head weighs
+    each position separately. Trained robustly on centred objects (``load_model("zoonet_spatial")``),
+    it is the model of notebook 06's recognizable class models.
+    """
+
+    image_shape = (3, 64, 64)
+
+    def __init__(self, num_classes: int = 8, width: int = 8, head_channels: int = 16):
+        super().__init__()
+        self.features = _trunk(width)
+        side = self.image_shape[1] // 8
+        self.head = nn.Sequential(nn.Conv2d(4 * width, head_channels, 1), nn.ReLU(), nn.Flatten(),
+                                  nn.Linear(head_channels * side * side, num_classes))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(images))

@@ -290,14 +290,26 @@ _PALETTE = {
 }
 
 
-def _draw_class(name: str, n: int, size: int, rng: np.random.Generator):
-    """(n, size, size, 3) object colours and (n, size, size) bool masks for one class."""
+def _draw_class(name: str, n: int, size: int, rng: np.random.Generator, centered: bool = False):
+    """(n, size, size, 3) object colours and (n, size, size) bool masks for one class.
+
+    centered: every object at the image centre (within 1.5 pixels), at nearly one size
+    (half-size 0.36–0.40 of the image), barely rotated (±0.05 rad) and facing right; otherwise
+    placed, sized (0.30–0.42), rotated (±0.25 rad) and mirrored at random.
+    """
     f32 = np.float32
-    scale = rng.uniform(0.3, 0.42, n).astype(f32) * size  # object half-size in pixels
-    cx = size / 2 + rng.uniform(-1, 1, n).astype(f32) * (size / 2 - scale) * 0.5
-    cy = size / 2 + rng.uniform(-1, 1, n).astype(f32) * (size / 2 - scale) * 0.5
-    angle = rng.uniform(-0.25, 0.25, n).astype(f32)
-    mirror = np.where(rng.random(n) < 0.5, -1.0, 1.0).astype(f32)
+    if centered:
+        scale = rng.uniform(0.36, 0.40, n).astype(f32) * size
+        cx = size / 2 + rng.uniform(-1.5, 1.5, n).astype(f32)
+        cy = size / 2 + rng.uniform(-1.5, 1.5, n).astype(f32)
+        angle = rng.uniform(-0.05, 0.05, n).astype(f32)
+        mirror = np.ones(n, f32)
+    else:
+        scale = rng.uniform(0.3, 0.42, n).astype(f32) * size  # object half-size in pixels
+        cx = size / 2 + rng.uniform(-1, 1, n).astype(f32) * (size / 2 - scale) * 0.5
+        cy = size / 2 + rng.uniform(-1, 1, n).astype(f32) * (size / 2 - scale) * 0.5
+        angle = rng.uniform(-0.25, 0.25, n).astype(f32)
+        mirror = np.where(rng.random(n) < 0.5, -1.0, 1.0).astype(f32)
     pix = np.arange(size, dtype=f32) + 0.5
     x = (pix[None, None, :] - cx[:, None, None]) / scale[:, None, None]
     y = (pix[None, :, None] - cy[:, None, None]) / scale[:, None, None]
@@ -334,14 +346,39 @@ def _draw_class(name: str, n: int, size: int, rng: np.random.Generator):
     return fg, mask
 
 
+#: the parts of the goose, as positions in the list ``_goose`` draws: legs and feet, body and tail, neck and head
+GOOSE_PARTS = {"legs": range(0, 4), "body": range(4, 6), "neck": range(6, 10)}
+
+
+def centered_goose_parts(size: int = 64) -> dict[str, torch.Tensor]:
+    """Where ``make_toy_zoo(centered=True)`` draws the goose's parts: {"neck", "body", "legs"} -> (size, size) bool.
+
+    The goose at the centre, at the average centred size, upright and unjittered, drawn by the
+    same code as the data (a part drawn later covers an earlier one, as in the images). The neck
+    region includes the head. Used to check that a class model has a goose's layout (notebook 06).
+    """
+    scale = 0.38 * size
+    pix = (np.arange(size, dtype=np.float32) + 0.5 - size / 2) / scale
+    u, v = np.meshgrid(pix, pix)
+    colour = np.zeros((1, 3), np.float32)
+    jitter = {k: np.zeros((1, 1, 1), np.float32) for k in ("a", "b")}
+    drawn = _goose(u[None], v[None], {"main": colour, "light": colour, "dark": colour}, jitter)
+    part_id = np.full((size, size), -1)
+    for k, (part, _) in enumerate(drawn):
+        part_id[np.broadcast_to(part, (1, size, size))[0]] = k
+    return {name: torch.from_numpy(np.isin(part_id, list(ids))) for name, ids in GOOSE_PARTS.items()}
+
+
 def make_toy_zoo(n: int, size: int = 64, bias: float | None = None, seed: int = 0,
-                 classes: tuple[str, ...] | list[str] = CLASSES) -> ToyZoo:
+                 classes: tuple[str, ...] | list[str] = CLASSES, centered: bool = False) -> ToyZoo:
     """Draw ``n`` Toy Zoo images (labels balanced at random), deterministic for a given ``seed``.
 
     bias: probability that an image shows its class's home background (``HOME_BACKGROUND``);
         the remaining probability is spread evenly over the other backgrounds. ``None`` means
         no bias: every background equally likely (the same as ``bias = 1 / 7``).
     classes: which classes to draw (a subset of ``CLASSES``); labels index into this tuple.
+    centered: every object at the centre, at nearly one size, upright and facing right (the data
+        of the ``"zoonet_spatial"`` model, whose class models a person can name; notebook 06).
     Returns a ``ToyZoo`` with images (n, 3, size, size), labels (n,), masks (n, size, size),
     backgrounds (n,).
     """
@@ -355,6 +392,8 @@ def make_toy_zoo(n: int, size: int = 64, bias: float | None = None, seed: int = 
     unknown = [c for c in classes if c not in CLASSES]
     if unknown or not classes or len(set(classes)) != len(classes):
         raise ValueError(f"classes: expected distinct names from {CLASSES}, got {classes}")
+    if not isinstance(centered, bool):
+        raise TypeError(f"centered: expected True or False, got {centered!r}")
 
     rng = np.random.default_rng(seed)
     n_bg = len(BACKGROUNDS)
@@ -371,7 +410,7 @@ def make_toy_zoo(n: int, size: int = 64, bias: float | None = None, seed: int = 
     for k, name in enumerate(classes):
         idx = np.flatnonzero(labels == k)
         if len(idx):
-            fg, mask = _draw_class(name, len(idx), size, rng)
+            fg, mask = _draw_class(name, len(idx), size, rng, centered)
             images[idx] = np.where(mask[..., None], fg, images[idx])
             masks[idx] = mask
     return ToyZoo(
