@@ -48,7 +48,7 @@ def _squeezenet() -> torch.nn.Module:
     return torchvision.models.squeezenet1_1(weights=None).eval()
 
 
-def _step_row(name: str, model, batch: int, size: int, device, steps: int, repeats: int) -> dict:
+def _step_row(name: str, model, batch: int, size: int, device, steps: int, repeats: int, **settings) -> dict:
     torch.manual_seed(0)
     images = torch.rand(batch, 3, size, size, device=device)
     targets = list(range(batch))
@@ -58,10 +58,11 @@ def _step_row(name: str, model, batch: int, size: int, device, steps: int, repea
             input_gradient(model, images, targets)
 
     def ours():
-        class_model_visualization(model, targets, steps=steps, image_shape=(3, size, size), progress=False)
+        class_model_visualization(model, targets, steps=steps, image_shape=(3, size, size), progress=False, **settings)
 
     t_ours, t_ref, ratio = _paired(ours, reference, device, repeats)
-    return {"what": f"one step vs one input_gradient, {name}, {batch} image(s) {size}x{size}",
+    how = f", {settings['optimizer']} steps" if "optimizer" in settings else ""
+    return {"what": f"one step vs one input_gradient, {name}{how}, {batch} image(s) {size}x{size}",
             "device": device.type, "ours ms": f"{1e3 * t_ours / steps:.2f}", "reference ms": f"{1e3 * t_ref / steps:.2f}",
             "ratio": f"{ratio:.2f}", "budget": f"<= {STEP_BUDGET:.2f}", "ok": "yes" if ratio <= STEP_BUDGET else "NO"}
 
@@ -74,6 +75,8 @@ def run(device: str = "cpu", quick: bool = False) -> list[dict]:
         _step_row("ZooNet", zoonet, 1, 64, device, steps, repeats),
         _step_row("ZooNet", zoonet, 8, 64, device, steps, repeats),
         _step_row("SqueezeNet-1.1", _squeezenet().to(device), 1, 224, device, max(steps // 3, 4), repeats),
+        _step_row("SpatialZooNet", load_model("zoonet_spatial").to(device), 8, 64, device, steps, repeats,
+                  optimizer="normalized", lr=0.25, jitter=0, blur_every=0, l2=0.0),
     ]
     n_steps = 20 if quick else 50
     classes = list(range(8))
