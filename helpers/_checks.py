@@ -7,6 +7,7 @@ torch traceback to find out that an image had the wrong shape.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 
 import torch
@@ -131,11 +132,22 @@ def check_target_range(target: torch.Tensor, num_classes: int, name: str = "targ
         )
 
 
+#: what torch says when a layer cannot take the input's shape (conv channels, a too-small image, a linear layer's width)
+_SHAPE_ERROR = re.compile(r"channels|shape|size|mat1 and mat2|dimension", re.IGNORECASE)
+
+
 def checked_scores(model: nn.Module, images: torch.Tensor, name: str = "images") -> torch.Tensor:
-    """Run ``model(images)`` and check it returns (N, K) scores; a shape the model rejects becomes a ValueError."""
+    """Run ``model(images)`` and check it returns (N, K) scores; a shape the model rejects becomes a ValueError.
+
+    Only shape errors are translated: out-of-memory and every other error pass through unchanged.
+    """
     try:
         scores = model(images)
+    except torch.OutOfMemoryError:
+        raise
     except RuntimeError as err:
+        if not _SHAPE_ERROR.search(str(err)):
+            raise
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(
             f"{name}: the model rejected input of shape {tuple(images.shape)} "

@@ -414,3 +414,15 @@ def test_bad_arguments_are_rejected(call, match, tiny, tiny_data):
     with pytest.raises((TypeError, ValueError), match=match):
         call(tiny, x, t)
     _assert_untouched(tiny, state)
+
+
+@pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+                                   RuntimeError("cuDNN error: CUDNN_STATUS_INTERNAL_ERROR")])
+def test_errors_other_than_a_rejected_shape_pass_through_unchanged(error):
+    class Failing(torch.nn.Module):
+        def forward(self, images):
+            raise error
+
+    with pytest.raises(type(error)) as caught:
+        saliency_map(Failing(), torch.rand(1, 3, 8, 8), 0)
+    assert caught.value is error  # not turned into "wrong number of channels or image too small?"
