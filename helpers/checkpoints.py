@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -44,6 +44,8 @@ class Recipe:
     adversarial_eps: float = 0.0
 
 
+_SPATIAL = Recipe(architecture="spatial", centered=True, adversarial_eps=3.0, epochs=5, lr=3e-3)
+
 RECIPES: dict[str, Recipe] = {
     # the course's CNN on unbiased Toy Zoo
     "zoonet": Recipe(),
@@ -56,12 +58,10 @@ RECIPES: dict[str, Recipe] = {
     "huskywolf_fixed": Recipe(classes=("husky", "wolf"), bias=None),
     # notebook 06, class models a person can name: centred objects facing one way, a head that keeps
     # the spatial layout, and robust (L2 PGD, eps 3) training from scratch
-    "zoonet_spatial": Recipe(architecture="spatial", centered=True, adversarial_eps=3.0, epochs=5, lr=3e-3),
+    "zoonet_spatial": _SPATIAL,
     # the same recipe on the Clever-Hans data of notebook 05: do its class models catch the grass and snow?
-    "huskywolf_spatial_biased": Recipe(classes=("husky", "wolf"), bias=0.95, architecture="spatial", centered=True,
-                                       adversarial_eps=3.0, epochs=5, lr=3e-3),
-    "huskywolf_spatial_fixed": Recipe(classes=("husky", "wolf"), bias=None, architecture="spatial", centered=True,
-                                      adversarial_eps=3.0, epochs=5, lr=3e-3),
+    "huskywolf_spatial_biased": replace(_SPATIAL, classes=("husky", "wolf"), bias=0.95),
+    "huskywolf_spatial_fixed": replace(_SPATIAL, classes=("husky", "wolf"), bias=None),
 }
 
 

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._checks import check_images, check_model, check_positive_int, model_device
+from ._checks import check_images, check_model, check_nonnegative, check_positive_int, model_device
 from .model_state import frozen_eval
 
 
@@ -54,8 +54,7 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
     _check_data(images, labels, "train")
     check_positive_int(epochs, "epochs")
     check_positive_int(batch_size, "batch_size")
-    if isinstance(adversarial_eps, bool) or not isinstance(adversarial_eps, (int, float)) or not adversarial_eps >= 0:
-        raise ValueError(f"adversarial_eps: expected a non-negative number (0: plain training), got {adversarial_eps!r}")
+    adversarial_eps = check_nonnegative(adversarial_eps, "adversarial_eps")
     device = model_device(model)
     generator = torch.Generator().manual_seed(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)

@@ -74,13 +74,17 @@ def _describe_bytes(n: int) -> str:
     return f"{n / 2**20:.1f} MB" if n >= 2**20 else f"{n / 2**10:.0f} kB"
 
 
+def _in_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
 def upload_button_limit() -> int:
     """The largest file, in bytes, the upload button can deliver where this runs (Colab or Jupyter)."""
-    return COLAB_UPLOAD_BUTTON_BYTES if "google.colab" in sys.modules else MAX_UPLOAD_BYTES
+    return COLAB_UPLOAD_BUTTON_BYTES if _in_colab() else MAX_UPLOAD_BYTES
 
 
 def _upload_hint() -> str:
-    if "google.colab" not in sys.modules:
+    if not _in_colab():
         return ""
     return ("In Colab the upload button only delivers files under 1 MB (a larger one silently vanishes). "
             "For a larger photo, shrink it first, or run <code>from google.colab import files</code> and "

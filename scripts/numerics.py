@@ -22,8 +22,8 @@ import sys
 import tempfile
 import time
 from configparser import ConfigParser
-from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -56,43 +56,44 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-#: this machine as it is, for ``compare`` against committed outputs made elsewhere
-PLAIN = ("this machine's defaults", {})
+#: the set-ups above, plus this machine as it is ("plain": for ``compare`` against outputs made elsewhere)
+KNOWN = {**SETUPS, "plain": ("this machine's defaults", {})}
 
 
 def _chosen(names: list[str]) -> list[str]:
     names = names or [n for n in SETUPS if n != "cuda" or _cuda_available()]
-    if "plain" in names:
-        SETUPS.setdefault("plain", PLAIN)
-    unknown = [n for n in names if n not in SETUPS]
+    unknown = [n for n in names if n not in KNOWN]
     if unknown:
-        sys.exit(f"unknown set-up(s) {unknown}; choose from {', '.join(SETUPS)}")
+        sys.exit(f"unknown set-up(s) {unknown}; choose from {', '.join(KNOWN)}")
     return names
 
 
 def run(setups: list[str], paths: list[Path]) -> int:
     """nbval over each notebook under each set-up; a table of seconds (FAILED where a cell failed)."""
-    times: dict[tuple[str, str], str] = {}
-    failed = []
+    seconds: dict[tuple[str, str], float] = {}
+    failed = set()
     for setup in setups:
-        env = {**os.environ, **SETUPS[setup][1]}
-        print(f"== {setup}: {SETUPS[setup][0]}", flush=True)
+        what, changes = KNOWN[setup]
+        print(f"== {setup}: {what}", flush=True)
         for path in paths:
             start = time.perf_counter()
             result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)],
-                                    cwd=ROOT, env=env, capture_output=True, text=True)
-            seconds = time.perf_counter() - start
+                                    cwd=ROOT, env={**os.environ, **changes}, capture_output=True, text=True)
+            seconds[setup, path.name] = time.perf_counter() - start
             ok = result.returncode == 0
-            times[setup, path.name] = f"{seconds:6.1f}" if ok else "FAILED"
-            print(f"   {path.name:45s} {seconds:6.1f} s {'ok' if ok else 'FAILED'}", flush=True)
+            print(f"   {path.name:45s} {seconds[setup, path.name]:6.1f} s {'ok' if ok else 'FAILED'}", flush=True)
             if not ok:
-                failed.append((setup, path.name))
+                failed.add((setup, path.name))
                 print(result.stdout[-6000:] + result.stderr[-2000:])
+
+    def cell(setup, name):
+        return f"{'FAILED':>15s}" if (setup, name) in failed else f"{seconds[setup, name]:15.1f}"
+
     print("\nseconds per notebook (nbval, including kernel start)")
     print(f"{'notebook':45s}" + "".join(f"{s:>15s}" for s in setups))
     for path in paths:
-        print(f"{path.name:45s}" + "".join(f"{times[s, path.name]:>15s}" for s in setups))
-    totals = [sum(float(times[s, p.name]) for p in paths if times[s, p.name] != "FAILED") for s in setups]
+        print(f"{path.name:45s}" + "".join(cell(s, path.name) for s in setups))
+    totals = [sum(seconds[s, p.name] for p in paths if (s, p.name) not in failed) for s in setups]
     print(f"{'total':45s}" + "".join(f"{t:15.1f}" for t in totals))
     print(f"{len(setups) * len(paths) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
@@ -125,20 +126,6 @@ def is_checked(cell) -> bool:
     return "nbval-check-output" in cell.get("metadata", {}).get("tags", [])
 
 
-@contextmanager
-def _environment(changes: dict[str, str]):
-    saved = {k: os.environ.get(k) for k in changes}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def compare(setups: list[str], paths: list[Path]) -> int:
     """Execute each notebook under each set-up and list the cells whose text differs from the committed run."""
     import nbformat
@@ -150,7 +137,7 @@ def compare(setups: list[str], paths: list[Path]) -> int:
         committed = nbformat.read(path, as_version=4)
         for setup in setups:
             notebook = nbformat.read(path, as_version=4)
-            with _environment(SETUPS[setup][1]), tempfile.TemporaryDirectory() as scratch:
+            with mock.patch.dict(os.environ, KNOWN[setup][1]), tempfile.TemporaryDirectory() as scratch:
                 NotebookClient(notebook, timeout=600, kernel_name="python3", allow_errors=True,
                                resources={"metadata": {"path": scratch}}).execute()
             for index, (old, new) in enumerate(zip(committed.cells, notebook.cells)):

@@ -52,7 +52,7 @@ def test_the_wheel_holds_the_source_tree_and_the_data(wheel):
     assert "helpers/exercises/__init__.py" in packaged  # the subpackage an explicit list once left out
 
 
-def _requirements_key(wheel: Path) -> str:
+def _requirements_key() -> str:
     text = (ROOT / "pyproject.toml").read_text() + (ROOT / "constraints.txt").read_text()
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -60,7 +60,7 @@ def _requirements_key(wheel: Path) -> str:
 @pytest.fixture(scope="module")
 def colab_venv(wheel, tmp_path_factory) -> Path:
     stamp = VENV / ".requirements"
-    key = _requirements_key(wheel)
+    key = _requirements_key()
     env = _pip_env()
     if not (stamp.exists() and stamp.read_text() == key and _bin("python").exists()):
         shutil.rmtree(VENV, ignore_errors=True)
