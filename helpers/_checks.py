@@ -7,7 +7,6 @@ torch traceback to find out that an image had the wrong shape.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 
 import torch
@@ -18,23 +17,6 @@ def check_model(model) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     return model
-
-
-def model_device(model: nn.Module, fallback: torch.device | None = None) -> torch.device:
-    """The device of the model's first parameter or buffer (``fallback`` if it has none)."""
-    for tensor in (*model.parameters(), *model.buffers()):
-        return tensor.device
-    return fallback if fallback is not None else torch.device("cpu")
-
-
-def model_dtype(model: nn.Module, fallback: torch.dtype = torch.float32) -> torch.dtype:
-    """The dtype of the model's first floating parameter or buffer (``fallback`` if it has none)."""
-    return next((t.dtype for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()), fallback)
-
-
-def model_input(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """``images``, detached, on the model's device and in its floating dtype: what ``model`` accepts."""
-    return images.detach().to(device=model_device(model, images.device), dtype=model_dtype(model, images.dtype))
 
 
 def check_images(images, name: str = "images") -> torch.Tensor:
@@ -132,28 +114,27 @@ def check_target_range(target: torch.Tensor, num_classes: int, name: str = "targ
         )
 
 
-#: what torch says when a layer cannot take the input's shape (conv channels, a too-small image, a linear layer's width)
-_SHAPE_ERROR = re.compile(r"channels|shape|size|mat1 and mat2|dimension", re.IGNORECASE)
+def check_positive_number(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
+        raise ValueError(f"{name}: expected a positive number, got {value!r}")
+    return float(value)
 
 
-def checked_scores(model: nn.Module, images: torch.Tensor, name: str = "images") -> torch.Tensor:
-    """Run ``model(images)`` and check it returns (N, K) scores; a shape the model rejects becomes a ValueError.
+def check_nonnegative_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name}: expected a non-negative integer (0 switches it off), got {value!r}")
+    return value
 
-    Only shape errors are translated: out-of-memory and every other error pass through unchanged.
-    """
-    try:
-        scores = model(images)
-    except torch.OutOfMemoryError:
-        raise
-    except RuntimeError as err:
-        if not _SHAPE_ERROR.search(str(err)):
-            raise
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(
-            f"{name}: the model rejected input of shape {tuple(images.shape)} "
-            f"(wrong number of channels or image too small?): {first}"
-        ) from None
-    if not isinstance(scores, torch.Tensor) or scores.ndim != 2 or scores.shape[0] != images.shape[0]:
-        shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
-        raise ValueError(f"model: expected it to return scores of shape (N, num_classes), got {shape}")
-    return scores
+
+def check_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name}: expected an int, got {value!r}")
+    return value
+
+
+def check_image_shape(shape, name: str = "image_shape") -> tuple[int, int, int]:
+    ok = isinstance(shape, (tuple, list, torch.Size)) and len(shape) == 3 and all(
+        isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in shape)
+    if not ok:
+        raise ValueError(f"{name}: expected (C, H, W), three positive integers, got {shape!r}")
+    return tuple(shape)

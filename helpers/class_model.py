@@ -31,10 +31,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._checks import (as_target, check_choice, check_grad_enabled_possible, check_images, check_model,
-                      check_nonnegative, check_positive_int, check_target_range, checked_scores, model_device,
-                      model_dtype)
-from .attribution import OBJECTIVES, objective_value
-from .model_state import frozen_eval
+                      check_nonnegative, check_positive_int, check_target_range)
+from .model_state import checked_scores, frozen_eval, model_device, model_dtype
+from .objectives import OBJECTIVES, objective_value
 
 PARAMETERIZATIONS = ("pixel", "fourier")
 OPTIMIZERS = ("adam", "sgd", "normalized")

@@ -24,19 +24,11 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
-
-from ._checks import (
-    as_target,
-    check_choice,
-    check_images,
-    check_model,
-    check_positive_int,
-    check_target_range,
-    checked_scores,
-    model_device,
-)
-from .model_state import frozen_eval
+from ._checks import as_target, check_choice, check_images, check_model, check_positive_int, check_target_range
+from .baselines import as_fill
+from .batching import batches
+from .model_state import checked_scores, frozen_eval, model_device
+from .objectives import GREY
 
 __all__ = [
     "mask_fraction", "pointing_game",
@@ -143,39 +135,6 @@ class PerturbationCurve(NamedTuple):
         return area_under_curve(self.fractions, self.values)
 
 
-def _blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
-    radius = max(1, int(round(3 * sigma)))
-    x = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
-    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-    kernel = kernel / kernel.sum()
-    c = images.shape[1]
-    out = F.pad(images, (radius, radius, radius, radius), mode="replicate")
-    out = F.conv2d(out, kernel.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(out, kernel.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-
-
-def _fill_images(fill, images: torch.Tensor, name: str) -> torch.Tensor:
-    """The (N, C, H, W) images that deleted pixels take their values from."""
-    if isinstance(fill, str):
-        check_choice(fill, name, ("mean", "blur"))
-        if fill == "mean":  # each image's own mean colour
-            return images.mean((2, 3), keepdim=True).expand_as(images)
-        return _blur(images, sigma=max(1.0, images.shape[-1] / 16))
-    if isinstance(fill, (int, float)) and not isinstance(fill, bool):
-        return torch.full_like(images, float(fill))
-    if isinstance(fill, torch.Tensor):
-        if not fill.is_floating_point() or not torch.isfinite(fill).all():
-            raise ValueError(f"{name}: expected a finite floating-point tensor, got dtype {fill.dtype}")
-        try:
-            return torch.broadcast_to(fill.to(images.device, images.dtype), images.shape)
-        except RuntimeError:
-            raise ValueError(
-                f"{name}: a tensor of shape {tuple(fill.shape)} does not broadcast to the images' "
-                f"shape {tuple(images.shape)}; expected (C, H, W), (N, C, H, W) or (C, 1, 1)"
-            ) from None
-    raise TypeError(f"{name}: expected a number, a tensor, 'mean' or 'blur', got {type(fill).__name__}")
-
-
 def _perturbation_curve(model, images, target, saliency, steps, fill, objective, batch_size, progress,
                         insertion: bool, fill_name: str) -> PerturbationCurve:
     check_model(model)
@@ -192,38 +151,37 @@ def _perturbation_curve(model, images, target, saliency, steps, fill, objective,
     device = model_device(model, fallback=images.device)
 
     x = images.detach().to(device)
-    base = _fill_images(fill, x, fill_name)
+    base = as_fill(fill, x, fill_name)
     # rank[i, p] = position of pixel p when image i's pixels are sorted by saliency, largest first
     order = torch.argsort(mass.to(device).flatten(1), dim=1, descending=True, stable=True)
     rank = torch.empty_like(order)
     rank.scatter_(1, order, torch.arange(h * w, device=device).expand(n, -1))
     counts = torch.round(torch.arange(steps + 1, dtype=torch.float64) * (h * w) / steps).long().tolist()
 
-    # every (image, step) pair is one forward pass; run them in batches
-    pairs = [(i, k) for i in range(n) for k in range(steps + 1)]
-    values = torch.empty(n, steps + 1, dtype=torch.float32, device=device)
+    # every (image, step) pair is one forward pass, pair p = (p // (steps + 1), p % (steps + 1)); run them in batches
+    values = torch.empty(n * (steps + 1), dtype=torch.float32, device=device)
+    limits = torch.tensor(counts, device=device)
     with frozen_eval(model), torch.no_grad():
         num_classes = None
-        for start in tqdm(range(0, len(pairs), batch_size), desc="insertion" if insertion else "deletion",
-                          disable=not progress, leave=False):
-            chunk = pairs[start:start + batch_size]
-            idx = torch.tensor([i for i, _ in chunk], device=device)
-            changed = rank[idx] < torch.tensor([counts[k] for _, k in chunk], device=device)[:, None]
-            changed = changed.view(-1, 1, h, w)  # the pixels deleted (or inserted) so far
+        for pairs in batches(n * (steps + 1), batch_size, desc="insertion" if insertion else "deletion",
+                             progress=progress):
+            pairs = pairs.to(device)
+            idx, k = pairs // (steps + 1), pairs % (steps + 1)
+            changed = (rank[idx] < limits[k][:, None]).view(-1, 1, h, w)  # the pixels deleted (or inserted) so far
             first, second = (base[idx], x[idx]) if insertion else (x[idx], base[idx])
             scores = checked_scores(model, torch.where(changed, second, first))
             if num_classes is None:
                 num_classes = scores.shape[1]
                 check_target_range(target, num_classes)
-            t = target.to(device)[idx]
             chosen = scores.softmax(1) if objective == "probability" else scores
-            values[idx, torch.tensor([k for _, k in chunk], device=device)] = chosen.gather(1, t[:, None])[:, 0].float()
+            values[pairs] = chosen.gather(1, target.to(device)[idx][:, None])[:, 0].float()
+    values = values.view(n, steps + 1)
     fractions = torch.tensor(counts, dtype=torch.float32) / (h * w)
     return PerturbationCurve(fractions.to(images.device), values.to(images.device))
 
 
 def deletion_curve(model: nn.Module, images: torch.Tensor, target, saliency: torch.Tensor, *, steps: int = 20,
-                   fill=0.5, objective: str = "probability", batch_size: int = 256,
+                   fill=GREY, objective: str = "probability", batch_size: int = 256,
                    progress: bool = True) -> PerturbationCurve:
     """Delete the most salient pixels first and record the target's probability as they go.
 
@@ -248,7 +206,7 @@ def deletion_curve(model: nn.Module, images: torch.Tensor, target, saliency: tor
 
 
 def insertion_curve(model: nn.Module, images: torch.Tensor, target, saliency: torch.Tensor, *, steps: int = 20,
-                    baseline=0.5, objective: str = "probability", batch_size: int = 256,
+                    baseline=GREY, objective: str = "probability", batch_size: int = 256,
                     progress: bool = True) -> PerturbationCurve:
     """Start from ``baseline`` and put the most salient pixels back first; record the target's probability.
 

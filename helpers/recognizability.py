@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from .class_model import GREY
+from .objectives import GREY
 from .toyzoo import ToyZoo
 
 

@@ -6,7 +6,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ._checks import check_images, check_model, check_nonnegative, check_positive_int, model_device
+from ._checks import check_images, check_model, check_nonnegative, check_positive_int
+from .model_state import model_device
 from .model_state import frozen_eval
 
 

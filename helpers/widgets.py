@@ -29,9 +29,11 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ._checks import check_images, check_model, check_positive_int, checked_scores, model_device, model_input
+from ._checks import check_images, check_model, check_positive_int
+from .model_state import checked_scores, model_device, model_input
 from .attribution import grad_cam, integrated_gradients, occlusion_map, saliency_map, smoothgrad
-from .class_model import OBJECTIVES, class_model_visualization
+from .class_model import class_model_visualization
+from .objectives import OBJECTIVES
 from .evaluation import mask_fraction
 from .model_state import frozen_eval
 from .photos import PHOTOS, load_photos, to_tensor

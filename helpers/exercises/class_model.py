@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from ..attribution import objective_value
+from ..objectives import objective_value
 from ..class_model import GREY
 from ..models import LinearClassifier, ZooNet
 from . import ExerciseError, expect, expect_tensor, passed

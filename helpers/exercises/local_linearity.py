@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from .._checks import model_device
+from ..model_state import model_device
 from ..attribution import input_gradient
 from ..model_state import frozen_eval
 from . import ExerciseError, expect, expect_tensor, passed
