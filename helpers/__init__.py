@@ -7,7 +7,9 @@ and ``load_pretrained`` models: [0, 1]).
 from .attribution import (contrastive_saliency, grad_cam, gradient_x_input, input_gradient, integrated_gradients,
                           occlusion_map, saliency_map, smoothgrad)
 from .checkpoints import RECIPES, load_model, train_recipe
-from .class_model import ClassModelResult, class_model_visualization, estimate_color_matrix, natural_color_matrix
+from .ascent import AscentSettings
+from .class_model import ClassModelResult, class_model_visualization
+from .colors import estimate_color_matrix, natural_color_matrix
 from .device import get_device
 from .evaluation import (PerturbationCurve, area_under_curve, deletion_curve, insertion_curve, mask_fraction,
                          pointing_game)
@@ -27,7 +29,7 @@ __all__ = [
     "contrastive_saliency", "grad_cam", "gradient_x_input", "input_gradient", "integrated_gradients",
     "occlusion_map", "saliency_map", "smoothgrad",
     "RECIPES", "load_model", "train_recipe",
-    "ClassModelResult", "class_model_visualization", "estimate_color_matrix", "natural_color_matrix",
+    "AscentSettings", "ClassModelResult", "class_model_visualization", "estimate_color_matrix", "natural_color_matrix",
     "get_device",
     "PerturbationCurve", "area_under_curve", "deletion_curve", "insertion_curve", "mask_fraction", "pointing_game",
     "frozen_eval",
