@@ -30,3 +30,22 @@ def objective_value(scores: torch.Tensor, target: torch.Tensor, objective: str) 
         return scores.gather(1, index)[:, 0]
     log_p = scores.log_softmax(1).gather(1, index)[:, 0]
     return log_p if objective == "log_softmax" else log_p.exp()
+
+
+# ---------------------------------------------------------------------------------------
+# objectives on a unit inside the network (feature visualization)
+
+#: how a channel's (h, w) activation map becomes one number: its mean, or its largest value
+UNIT_OBJECTIVES = ("mean", "max")
+
+
+def unit_value(activations: torch.Tensor, channels: torch.Tensor, neuron: tuple[int, int] | None = None,
+               objective: str = "mean") -> torch.Tensor:
+    """(N, C, h, w) activations -> (N,) the unit of each row: channel ``channels[i]`` (an (N,) tensor)
+    reduced over (h, w) by ``objective`` (one of ``UNIT_OBJECTIVES``), or, with ``neuron=(y, x)``, its
+    activation at that one position.
+    """
+    maps = activations[torch.arange(len(activations), device=activations.device), channels.to(activations.device)]
+    if neuron is not None:
+        return maps[:, neuron[0], neuron[1]]
+    return maps.flatten(1).mean(1) if objective == "mean" else maps.flatten(1).amax(1)
