@@ -7,7 +7,7 @@
 #   make checkpoints  retrain the cached models in data/
 #   make benchmark  print the performance table
 #   make student    regenerate notebooks/student/ and the Colab badges/setup cells
-#   make browser-test  run notebook 07's widgets in JupyterLab in headless Chromium (needs Chromium)
+#   make browser-test  run notebook 08's widgets in JupyterLab in headless Chromium (needs Chromium)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -22,13 +22,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from ._checks import as_target, check_choice, check_images, check_model, check_positive_int, check_target_range
 from .baselines import as_fill
 from .batching import batches
 from .model_state import checked_scores, frozen_eval, model_device
 from .objectives import GREY
+from .toyzoo import grow_masks
 
 __all__ = [
     "mask_fraction", "pointing_game",
@@ -109,9 +109,7 @@ def pointing_game(saliency: torch.Tensor, masks: torch.Tensor, tolerance: int = 
     masks = _check_masks(masks, tuple(mass.shape), mass.device)
     if isinstance(tolerance, bool) or not isinstance(tolerance, int) or tolerance < 0:
         raise ValueError(f"tolerance: expected a non-negative whole number of pixels, got {tolerance!r}")
-    if tolerance > 0:
-        grown = F.max_pool2d(masks[:, None].float(), 2 * tolerance + 1, stride=1, padding=tolerance)
-        masks = grown[:, 0] > 0
+    masks = grow_masks(masks, tolerance)
     peak = mass.flatten(1).argmax(1)
     return masks.flatten(1).gather(1, peak[:, None])[:, 0]
 

@@ -69,8 +69,8 @@ def run_to(model: nn.Module, images: torch.Tensor, outputs: list[torch.Tensor]) 
     return outputs[0]
 
 
-def check_channels(channels, num_channels: int, name: str = "channel") -> torch.Tensor:
-    """An int or a sequence of ints, each in [0, num_channels), as a (K,) int64 tensor."""
+def check_channels(channels, num_channels: int | None, name: str = "channel") -> torch.Tensor:
+    """An int or a sequence of ints, each in [0, num_channels) (None: any non-negative), as a (K,) int64 tensor."""
     if isinstance(channels, torch.Tensor) and not channels.is_floating_point() and channels.ndim <= 1:
         channels = channels.tolist()
     values = [channels] if isinstance(channels, Integral) else channels
@@ -78,8 +78,36 @@ def check_channels(channels, num_channels: int, name: str = "channel") -> torch.
             isinstance(v, Integral) and not isinstance(v, bool) for v in values):
         raise TypeError(f"{name}: expected a channel index or a non-empty sequence of them, got {channels!r}")
     values = [int(v) for v in values]
-    bad = [v for v in values if not 0 <= v < num_channels]
+    bad = [v for v in values if v < 0 or (num_channels is not None and v >= num_channels)]
+    if bad and num_channels is None:
+        raise ValueError(f"{name}: expected non-negative channel indices, got {bad[0]}")
     if bad:
         raise ValueError(f"{name}: channel {bad[0]} is out of range; the layer has {num_channels} channels "
                          f"(valid: 0 to {num_channels - 1})")
     return torch.tensor(values, dtype=torch.long)
+
+
+@contextmanager
+def ablated(model: nn.Module, layer, channels) -> Iterator[torch.Tensor]:
+    """Inside the block, ``layer``'s output has ``channels`` (an int or a sequence) set to zero: the units switched off.
+
+    Yields the (K,) channel indices. The hook is removed on exit, also after an error; nothing else changes.
+    """
+    _, module = find_layer(model, layer)
+    chosen: list[torch.Tensor] = []
+
+    def zero(_module, _inputs, output):
+        if not isinstance(output, torch.Tensor) or output.ndim != 4:
+            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+            raise ValueError(f"layer: expected a layer whose output is a (N, channels, h, w) feature map, got {shape}")
+        if not chosen:
+            chosen.append(check_channels(channels, output.shape[1], "channels"))
+        output = output.clone()
+        output[:, chosen[0].to(output.device)] = 0
+        return output
+
+    handle = module.register_forward_hook(zero)
+    try:
+        yield check_channels(channels, None, "channels")
+    finally:
+        handle.remove()

@@ -39,14 +39,33 @@ def outline(ax, mask: torch.Tensor, color: str = "cyan", linewidth: float = 1.0)
     ax.contour(mask.detach().cpu().float().numpy(), levels=[0.5], colors=color, linewidths=linewidth)
 
 
-def show_map(ax, heatmap: torch.Tensor, title: str = "", cmap: str = "hot", mask: torch.Tensor | None = None,
-             colorbar: bool = True, symmetric: bool = False, **imshow_kwargs):
-    """Show an (H, W) map with a colorbar; ``symmetric`` centres a diverging map on zero."""
+def show_map(ax, heatmap: torch.Tensor, title: str = "", cmap: str | None = None, mask: torch.Tensor | None = None,
+             colorbar: bool = True, symmetric: bool = False, signed: bool = False, clip_percentile: float = 99.0,
+             normalize: bool = False, **imshow_kwargs):
+    """Show an (H, W) map with a colorbar; returns matplotlib's image (its ``get_clim()`` is the colour scale).
+
+    cmap: the colour map; default ``"RdBu_r"`` for a signed map, else ``"hot"``.
+    symmetric: centre a diverging map on zero, the scale running to ±max |map|.
+    signed: a map with both signs (evidence for and against): a diverging scale symmetric around 0,
+        clipped at ±the ``clip_percentile``-th percentile of |map| (99: a few extreme pixels do not
+        wash out the rest; larger values show at the ends of the scale).
+    normalize: divide the map by the end of its scale (its largest |value|; for a signed map the clip), so
+        the scale runs over [0, 1] (or [-1, 1]) and several maps can share one colorbar.
+    ``vmin``/``vmax`` (and other ``imshow`` arguments) override these.
+    """
     values = heatmap.detach().float().cpu().numpy()
-    if symmetric:
-        limit = float(np.abs(values).max()) or 1.0
+    if not 0 < clip_percentile <= 100:
+        raise ValueError(f"clip_percentile: expected a percentile in (0, 100], got {clip_percentile!r}")
+    largest = float(np.nanmax(np.abs(values), initial=0.0)) or 1.0
+    limit = (float(np.nanpercentile(np.abs(values), clip_percentile)) or largest) if signed else largest
+    if normalize:
+        values = values / limit
+        limit = 1.0
+    if signed or symmetric:
         imshow_kwargs = {"vmin": -limit, "vmax": limit, **imshow_kwargs}
-    shown = ax.imshow(values, cmap=cmap, **imshow_kwargs)
+    elif normalize:
+        imshow_kwargs = {"vmin": 0.0, "vmax": 1.0, **imshow_kwargs}
+    shown = ax.imshow(values, cmap=cmap or ("RdBu_r" if signed else "hot"), **imshow_kwargs)
     if mask is not None:
         outline(ax, mask)
     ax.set_title(title, fontsize=9)

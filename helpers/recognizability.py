@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from .objectives import GREY
-from .toyzoo import ToyZoo
+from .toyzoo import ToyZoo, grow_masks
 
 
 def objectness(images: torch.Tensor, reference: float = GREY) -> torch.Tensor:
@@ -48,7 +48,6 @@ def part_contrast(heat: torch.Tensor, parts: dict[str, torch.Tensor], margin: in
     pixel more than ``margin`` pixels from all the parts. Returns name -> mean of ``heat`` in the
     region / mean in the background (1: no more than the background).
     """
-    anywhere = torch.stack(list(parts.values())).any(0).float()[None, None]
-    near = torch.nn.functional.max_pool2d(anywhere, 2 * margin + 1, stride=1, padding=margin)[0, 0] > 0
+    near = grow_masks(torch.stack(list(parts.values())).any(0), margin)
     background = heat[~near].mean()
     return {name: (heat[region].mean() / background).item() for name, region in parts.items()}

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from helpers import BACKGROUNDS, CLASSES, HOME_BACKGROUND, make_toy_zoo
-from helpers.toyzoo import render_backgrounds
+from helpers.toyzoo import home_background_ids, render_backgrounds
 
 
 def test_shapes_dtypes_and_ranges():
@@ -56,12 +56,19 @@ def test_mask_marks_exactly_the_object_pixels():
 
 def test_husky_and_wolf_differ_only_in_a_small_part():
     """Same seed stream, same poses: the masks differ on the tail, a small share of the animal."""
-    from helpers.toyzoo import _draw_class
+    from helpers.toyzoo import draw_class, part_index
 
-    husky_fg, husky = _draw_class("husky", 20, 64, np.random.default_rng(1))
-    wolf_fg, wolf = _draw_class("wolf", 20, 64, np.random.default_rng(1))
-    differ = (husky ^ wolf).sum(axis=(1, 2)) / (husky | wolf).sum(axis=(1, 2))
+    _, husky = draw_class("husky", 20, 64, np.random.default_rng(1))
+    _, wolf = draw_class("wolf", 20, 64, np.random.default_rng(1))
+    differ = ((husky > 0) ^ (wolf > 0)).sum(axis=(1, 2)) / ((husky > 0) | (wolf > 0)).sum(axis=(1, 2))
     assert 0.03 < differ.mean() < 0.25
+    # and the part maps differ only where either animal's tail is
+    same_part = np.zeros_like(husky, dtype=bool)
+    for part in ("head", "body", "legs", "tail"):
+        same_part |= (husky == part_index("husky", part)) & (wolf == part_index("wolf", part))
+    same_part |= (husky == 0) & (wolf == 0)
+    tails = (husky == part_index("husky", "tail")) | (wolf == part_index("wolf", "tail"))
+    assert (same_part | tails).all()
 
 
 @pytest.mark.parametrize("bias", [0.95, 0.5, 0.0])
@@ -97,3 +104,21 @@ def test_class_subset_and_home_backgrounds():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         make_toy_zoo(**kwargs)
+
+
+def test_home_background_ids():
+    assert home_background_ids().tolist() == [BACKGROUNDS.index(HOME_BACKGROUND[c]) for c in CLASSES]
+    ids = home_background_ids(("wolf", "husky"))
+    assert ids.dtype == torch.int64 and ids.tolist() == [BACKGROUNDS.index("snow"), BACKGROUNDS.index("grass")]
+    zoo = make_toy_zoo(50, size=16, bias=0.5, seed=1)
+    assert torch.equal(zoo.on_home_background(), zoo.backgrounds == home_background_ids(zoo.classes)[zoo.labels])
+    for bad in ("goose", ("goose", "unicorn"), None):
+        with pytest.raises(ValueError, match="classes"):
+            home_background_ids(bad)
+
+
+def test_background_crops_channels_first_are_the_same_crops():
+    ids = np.arange(14) % len(BACKGROUNDS)
+    last = render_backgrounds(ids, 32, np.random.default_rng(4))
+    first = render_backgrounds(ids, 32, np.random.default_rng(4), channels_first=True)
+    assert first.shape == (14, 3, 32, 32) and np.array_equal(first, last.transpose(0, 3, 1, 2))

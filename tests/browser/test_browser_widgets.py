@@ -1,9 +1,9 @@
-"""The explorers in a real browser: JupyterLab on loopback, notebook 07 run in headless Chromium.
+"""The explorers in a real browser: JupyterLab on loopback, notebook 08 run in headless Chromium.
 
 Slow (a minute or two) and it needs Chromium, so it only runs when ``COURSE_BROWSER_TEST=1`` is set;
 ``scripts/browser_test.sh`` sets it and installs what is missing (see tests/browser/README.md).
 
-What it does: copy notebook 07 into a temporary folder, start JupyterLab there on 127.0.0.1 with a
+What it does: copy notebook 08 into a temporary folder, start JupyterLab there on 127.0.0.1 with a
 random token and temporary config, runtime, settings and workspace folders; open the notebook in
 headless Chromium (Playwright driving the system's Chromium, fresh profile), *Run All Cells*, wait
 for the last cell, then check that both explorers rendered (dropdowns, image, status line), click
@@ -33,7 +33,7 @@ if os.environ.get("COURSE_BROWSER_TEST") != "1":
 sync_api = pytest.importorskip("playwright.sync_api", reason="the browser test needs: pip install playwright")
 
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOK = ROOT / "notebooks" / "07_interactive_explorers.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "08_interactive_explorers.ipynb"
 CHROMIUM = os.environ.get("COURSE_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("COURSE_BROWSER_ARTIFACTS", ROOT / "build" / "browser-test"))
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -189,7 +189,7 @@ def _image_loaded(element) -> bool:
     return element.locator("img").first.evaluate("img => img.complete && img.naturalWidth > 0")
 
 
-def test_notebook_07_runs_in_jupyterlab_and_its_widgets_render_and_respond(lab, page):
+def test_notebook_08_runs_in_jupyterlab_and_its_widgets_render_and_respond(lab, page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.goto(lab.url(f"/lab/tree/{NOTEBOOK.name}"))
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)

@@ -1,153 +1,22 @@
-"""The interactive explorers, headless: set the controls as a learner would, check what they show.
-
-Also the upload decoder: valid images of several kinds are decoded in memory; non-images, corrupt,
-truncated and oversized files are refused with a plain-language message, never a traceback.
-"""
-import builtins
+"""The interactive explorers, headless: set the controls as a learner would, check what they show."""
 import datetime as dt
-import io
-import os
-import struct
-import zlib
 
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from test_uploads import encode, red
 
 from helpers import CLASSES, ZooNet, load_model, make_toy_zoo
-from helpers.widgets import (MAX_UPLOAD_BYTES, SALIENCY_METHODS, ClassModelExplorer, SaliencyExplorer, UploadError,
-                             class_model_explorer, default_gallery, load_uploaded_image, saliency_explorer)
-
-
-def encode(array: np.ndarray, fmt: str = "PNG", mode: str | None = None) -> bytes:
-    buffer = io.BytesIO()
-    picture = Image.fromarray(array)
-    (picture.convert(mode) if mode else picture).save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def red(h=60, w=90) -> np.ndarray:
-    array = np.zeros((h, w, 3), np.uint8)
-    array[..., 0] = 200
-    return array
+from helpers.attribution import METHODS, attribute, integrated_gradients, occlusion_map, smoothgrad
+from helpers.explorers import (SALIENCY_METHODS, ClassModelExplorer, SaliencyExplorer, class_model_explorer,
+                               default_gallery, saliency_explorer)
+from helpers.uploads import COLAB_UPLOAD_BUTTON_BYTES, MAX_UPLOAD_BYTES
 
 
 def upload_entry(name: str, content: bytes) -> dict:
     """One file as ipywidgets 8's FileUpload hands it over."""
     return {"name": name, "type": "", "size": len(content), "content": memoryview(content),
             "last_modified": dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)}
-
-
-# ---------------------------------------------------------------------------------------
-# the upload decoder
-
-
-@pytest.mark.parametrize("fmt, mode", [("PNG", None), ("JPEG", None), ("GIF", None), ("BMP", None), ("WEBP", None),
-                                       ("TIFF", None), ("PNG", "L"), ("PNG", "P")])
-def test_valid_images_decode_to_a_square_tensor_in_0_1(fmt, mode):
-    image = load_uploaded_image(encode(red(), fmt, mode), 32)
-    assert image.shape == (3, 32, 32) and image.dtype == torch.float32
-    assert 0 <= image.min() and image.max() <= 1
-    if mode is None:  # the colour survives (lossy formats: roughly)
-        assert abs(float(image[0].mean()) - 200 / 255) < 0.05 and float(image[1:].mean()) < 0.05
-
-
-def test_transparent_pixels_become_white_and_16_bit_grey_is_scaled():
-    rgba = np.zeros((20, 20, 4), np.uint8)  # fully transparent black
-    assert torch.allclose(load_uploaded_image(encode(rgba), 16), torch.ones(3, 16, 16))
-    ramp = (np.arange(400).reshape(20, 20) * 100).astype(np.uint16)
-    grey = load_uploaded_image(encode(ramp), 16)
-    assert grey.min() >= 0 and grey.max() <= 1 and grey.max() - grey.min() > 0.8
-
-
-def test_a_text_file_is_refused_with_a_clear_message():
-    with pytest.raises(UploadError, match="text file, not an image") as info:
-        load_uploaded_image(b"name,score\ncat,0.9\n", 32)
-    assert isinstance(info.value, ValueError) and "PNG, JPEG" in info.value.reason
-
-
-def test_binary_garbage_and_a_pdf_are_not_images():
-    for content in (bytes(range(256)) * 8, b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n" + bytes(300)):
-        with pytest.raises(UploadError, match="not an image file"):
-            load_uploaded_image(content, 32)
-
-
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
-def test_truncated_images_are_refused_as_corrupt(fmt):
-    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-    content = encode(noise, fmt)
-    for cut in (len(content) // 2, 60):
-        with pytest.raises(UploadError, match=f"looks like a {fmt} image but could not be decoded.*corrupt or truncated"):
-            load_uploaded_image(content[:cut], 32)
-
-
-def test_oversized_payloads_and_images_are_refused_before_decoding():
-    huge = b"\x89PNG\r\n\x1a\n" + bytes(MAX_UPLOAD_BYTES)
-    with pytest.raises(UploadError, match=r"too large \(8\.0 MB\); the limit is 8\.0 MB"):
-        load_uploaded_image(huge, 32)
-    with pytest.raises(UploadError, match="too large"):
-        load_uploaded_image(encode(red()), 32, max_bytes=100)
-    many_pixels = io.BytesIO()
-    Image.new("L", (10_000, 5_000)).save(many_pixels, "PNG")  # a 50-megapixel image in a small file
-    with pytest.raises(UploadError, match="10000 × 5000 pixels.*40 million"):
-        load_uploaded_image(many_pixels.getvalue(), 32)
-    with pytest.raises(UploadError, match="too large.*40 million"):  # a header Pillow itself refuses to decode
-        load_uploaded_image(png_claiming(20_000, 10_000), 32)
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims ``width`` × ``height`` pixels (a decompression bomb's shape)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
-
-
-def test_a_float_image_with_infinite_and_nan_values_is_still_finite():
-    values = np.linspace(0, 1, 32 * 32, dtype=np.float32).reshape(32, 32)
-    values[0, 0], values[0, 1], values[0, 2] = np.inf, -np.inf, np.nan
-    buffer = io.BytesIO()
-    Image.fromarray(values, mode="F").save(buffer, "TIFF")
-    image = load_uploaded_image(buffer.getvalue(), 16)
-    assert image.shape == (3, 16, 16) and torch.isfinite(image).all() and image.min() >= 0 and image.max() <= 1
-
-
-def test_empty_tiny_and_wrongly_typed_uploads():
-    with pytest.raises(UploadError, match="empty"):
-        load_uploaded_image(b"", 32)
-    with pytest.raises(UploadError, match="too small"):
-        load_uploaded_image(encode(red(4, 4)), 32)
-    with pytest.raises(TypeError, match="content: expected the file's bytes"):
-        load_uploaded_image("picture.png", 32)
-    with pytest.raises(ValueError, match="size"):
-        load_uploaded_image(encode(red()), 2)
-    assert load_uploaded_image(memoryview(encode(red())), 16).shape == (3, 16, 16)
-    assert load_uploaded_image(bytearray(encode(red())), 16).shape == (3, 16, 16)
-
-
-def test_decoding_writes_nothing_to_disk(monkeypatch):
-    contents = [encode(red(), fmt) for fmt in ("PNG", "JPEG", "GIF", "TIFF")]
-    load_uploaded_image(contents[0], 16)  # Pillow's plugins are imported before the watch starts
-    opened = []
-    real_open, real_os_open = builtins.open, os.open
-
-    def watch_open(file, mode="r", *args, **kwargs):
-        opened.append((file, mode))
-        return real_open(file, mode, *args, **kwargs)
-
-    def watch_os_open(path, flags, *args, **kwargs):
-        opened.append((path, flags))
-        return real_os_open(path, flags, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", watch_open)
-    monkeypatch.setattr(os, "open", watch_os_open)
-    for content in contents + [b"not an image", contents[0][:100]]:
-        try:
-            load_uploaded_image(content, 16)
-        except UploadError:
-            pass
-    assert opened == []
 
 
 # ---------------------------------------------------------------------------------------
@@ -196,6 +65,35 @@ def test_changing_the_method_redraws_the_map(explorer, method):
     assert titles(explorer.figure)[1].startswith(f"{method}: '")
     assert bytes(explorer.view.value) != before_png and not torch.equal(explorer.heatmap, before_map)
     assert explorer.heatmap.shape == (32, 32) and torch.isfinite(explorer.heatmap).all()
+
+
+def test_the_maps_are_the_registrys_with_the_explorers_settings(explorer, model):
+    name, target = explorer.image.value, explorer.target.value
+    x = explorer.images[name][None]
+    by_hand = {  # what the explorer computed before the registry held the settings (32 × 32 images)
+        "smoothgrad": smoothgrad(model, x, target, n_samples=4, seed=0, progress=False)[0],
+        "integrated gradients": integrated_gradients(model, x, target, steps=4, progress=False).sum(1)[0],
+        "occlusion": occlusion_map(model, x, target, window=4, stride=2, fill=0.5, progress=False)[0],
+    }
+    for method, want in by_hand.items():
+        explorer.method.value = method
+        torch.testing.assert_close(explorer.heatmap, want)
+        clim = explorer.figure.axes[1].images[0].get_clim()  # a signed map's scale: ±its 99th percentile of |value|
+        limit = float(torch.quantile(want.abs().flatten(), 0.99))
+        if METHODS[method].signed:
+            assert clim == pytest.approx((-limit, limit)) and "scale clipped at p99" in titles(explorer.figure)[1]
+        else:
+            assert "clipped" not in titles(explorer.figure)[1]
+    assert explorer.settings == {"smoothgrad": {"n_samples": 4}, "integrated gradients": {"steps": 4}}
+
+
+def test_any_registered_method_can_be_offered(model, zoo):
+    explorer = saliency_explorer(model, CLASSES, zoo.images, methods=("gradient × input", "saliency"))
+    assert explorer.method.options == ("gradient × input", "saliency") and not explorer.is_error
+    name, target = explorer.image.value, explorer.target.value
+    torch.testing.assert_close(explorer.heatmap, attribute("gradient × input", model, explorer.images[name][None],
+                                                           target)[0])
+    explorer.close()
 
 
 def test_changing_the_class_and_the_image_redraws_the_map(explorer):
@@ -256,11 +154,7 @@ def test_in_colab_the_button_says_and_enforces_colabs_1_mb_limit(zoo, monkeypatc
     import sys
     import types
 
-    from helpers.widgets import COLAB_UPLOAD_BUTTON_BYTES, upload_button_limit
-
-    assert upload_button_limit() == MAX_UPLOAD_BYTES
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
-    assert upload_button_limit() == COLAB_UPLOAD_BUTTON_BYTES < 1_000_000
     colab = saliency_explorer(ZooNet(width=4), CLASSES, {"image 0": zoo.images[0]}, methods=["saliency"])
     assert "977 kB" in colab.upload.tooltip  # what the button can deliver there, not 8 MB
     assert "under 1 MB" in colab.children[1].value and "files.upload()" in colab.children[1].value
@@ -360,7 +254,7 @@ def test_the_class_model_explorer_runs_with_the_chosen_settings(cm_explorer):
     cm_explorer.run_button.click()
     result = cm_explorer.result
     assert result.targets == (CLASSES.index("wolf"),) and result.objective == "softmax"
-    assert result.settings["l2"] == 0.01 and result.history["score"].shape == (10, 1)
+    assert result.settings.l2 == 0.01 and result.history["score"].shape == (10, 1)
     assert result.image.shape == (3, 64, 64) and cm_explorer.runs == 1
     assert titles(cm_explorer.figure)[0] == "'wolf': softmax\nλ = 0.01, 10 steps"
     assert titles(cm_explorer.figure)[2] == "P('wolf')"
@@ -380,7 +274,7 @@ def test_the_class_model_explorer_runs_with_the_chosen_settings(cm_explorer):
 
 def test_the_class_model_explorer_makes_a_first_picture_and_reports_failures(model):
     explorer = class_model_explorer(model, CLASSES, steps=5, progress=False, lr=0.1, seed=1)
-    assert explorer.runs == 1 and explorer.result.targets == (0,) and explorer.result.settings["seed"] == 1
+    assert explorer.runs == 1 and explorer.result.targets == (0,) and explorer.result.settings.seed == 1
     broken = class_model_explorer(model, CLASSES, steps=5, run=False, progress=False, jitter=-1)
     broken.run_button.click()  # the error becomes the status line, never a traceback
     assert broken.is_error and "jitter" in broken.message and broken.result is None
@@ -388,7 +282,7 @@ def test_the_class_model_explorer_makes_a_first_picture_and_reports_failures(mod
 
 
 def test_the_run_button_shows_a_progress_bar_that_goes_away(model, monkeypatch):
-    import helpers.class_model as class_model
+    import helpers.ascent as ascent  # the engine behind class_model_visualization draws the bar
 
     bars = []
 
@@ -396,8 +290,8 @@ def test_the_run_button_shows_a_progress_bar_that_goes_away(model, monkeypatch):
         bars.append(kwargs.get("disable"))
         return real_tqdm(*args, **kwargs)
 
-    real_tqdm = class_model.tqdm
-    monkeypatch.setattr(class_model, "tqdm", recording_tqdm)
+    real_tqdm = ascent.tqdm
+    monkeypatch.setattr(ascent, "tqdm", recording_tqdm)
     explorer = class_model_explorer(model, CLASSES, steps=5, run=False, progress=True)
     explorer.run_button.click()
     assert bars == [False] and explorer.runs == 1 and explorer.progress_area.outputs == ()
