@@ -3,8 +3,10 @@
     python scripts/benchmark.py                       # every module in benchmarks/
     python scripts/benchmark.py --only attribution    # just benchmarks/attribution.py
     python scripts/benchmark.py --cpu-only            # skip the GPU even if there is one
+    python scripts/benchmark.py --quick               # fewer steps and rounds: a smoke test of the benchmarks
 
-A benchmark is a module in ``benchmarks/`` with ``run(device="cpu") -> list[dict]``: each dict is
+A benchmark is a module in ``benchmarks/`` with ``run(device="cpu", quick=False) -> list[dict]``,
+timed with ``benchmarks/timing.py`` (``compare`` for the ratios, ``row`` for each row): each dict is
 one row of the table (the columns are the union of the rows' keys, in order). ``run`` is called on
 the CPU and, when CUDA is available, again on the GPU (a ``run()`` without a ``device`` argument
 is called once). Ratios are measured within one run, so they hold even on a busy machine; the
@@ -71,15 +73,17 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="module names in benchmarks/ (default: all)")
     parser.add_argument("--cpu-only", action="store_true", help="do not run on the GPU")
+    parser.add_argument("--quick", action="store_true", help="fewer steps and rounds (a smoke test; noisier ratios)")
     args = parser.parse_args(argv)
     print("\n".join(machine_info()))
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.cpu_only else [])
     for name, module in modules(args.only):
-        takes_device = "device" in inspect.signature(module.run).parameters
+        parameters = inspect.signature(module.run).parameters
+        options = {"quick": True} if args.quick and "quick" in parameters else {}
         rows: list[dict] = []
         start = time.perf_counter()
-        for device in devices if takes_device else ["cpu"]:
-            rows += module.run(device=device) if takes_device else module.run()
+        for device in devices if "device" in parameters else [None]:
+            rows += module.run(**options, **({} if device is None else {"device": device}))
         print(f"\n## {name} ({time.perf_counter() - start:.0f} s)\n")
         print(format_table(rows))
 

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from helpers import (LinearClassifier, contrastive_saliency, grad_cam, gradient_x_input, input_gradient,
-                     integrated_gradients, load_model, make_toy_zoo, occlusion_map, saliency_map, smoothgrad)
+                     integrated_gradients, make_toy_zoo, occlusion_map, saliency_map, smoothgrad)
 
 captum_attr = pytest.importorskip("captum.attr")
 pytestmark = pytest.mark.filterwarnings("ignore:Input Tensor 0 did not already require gradients")
@@ -47,11 +47,6 @@ def tiny():
 def tiny_data():
     g = torch.Generator().manual_seed(1)
     return torch.rand(3, 3, 16, 16, generator=g), torch.tensor([0, 3, 4])
-
-
-@pytest.fixture(scope="module")
-def zoonet():
-    return load_model("zoonet")
 
 
 @pytest.fixture(scope="module")
@@ -261,48 +256,37 @@ def _calls(model):
 HELPERS = list(_calls(TinyNet()))
 
 
-def _state(model):
-    return ([m.training for m in model.modules()], [p.requires_grad for p in model.parameters()])
-
-
-def _assert_untouched(model, state):
-    assert _state(model) == state
-    assert all(p.grad is None for p in model.parameters())
-    for m in model.modules():
-        assert not (m._forward_hooks or m._forward_pre_hooks or m._backward_hooks
-                    or getattr(m, "_backward_pre_hooks", None)), m
-
-
 @pytest.mark.parametrize("name", HELPERS)
-def test_model_state_is_restored_and_eval_mode_is_used(name, tiny, tiny_data):
+def test_model_state_is_restored_and_eval_mode_is_used(name, tiny, tiny_data, model_state):
     x, t = tiny_data
     call = _calls(tiny)[name]
     expected = call(tiny, x, t)  # the model is in eval mode here
     assert expected.device == x.device and not expected.requires_grad
     tiny.train()  # dropout and batch-norm statistics would change the map if train mode were used
     tiny.features[0].weight.requires_grad_(False)  # a mix of frozen and trainable parameters
-    state = _state(tiny)
+    state = model_state(tiny)
     got = call(tiny, x, t)
-    _assert_untouched(tiny, state)
+    state.assert_unchanged(tiny)
     assert torch.equal(got, expected)
     with pytest.raises(ValueError, match="target"):
         call(tiny, x, torch.tensor([0, 1, 9]))
-    _assert_untouched(tiny, state)
+    state.assert_unchanged(tiny)
 
 
-def test_grad_cam_removes_its_hook_when_it_fails(tiny, tiny_data):
+def test_grad_cam_removes_its_hook_when_it_fails(tiny, tiny_data, model_state):
     x, t = tiny_data
     tiny.train()
-    state = _state(tiny)
+    state = model_state(tiny)
     with pytest.raises(ValueError, match="layer"):  # not a (N, C, h, w) feature map
         grad_cam(tiny, x, t, tiny.head[-1])
-    _assert_untouched(tiny, state)
+    state.assert_unchanged(tiny)
     relu = nn.ReLU()
     twice = nn.Sequential(nn.Conv2d(3, 2, 3), relu, nn.Conv2d(2, 2, 3), relu, nn.Flatten(), nn.LazyLinear(3))
     twice(x)
+    state = model_state(twice)
     with pytest.raises(ValueError, match="layer.*once"):
         grad_cam(twice, x, 0, relu)
-    _assert_untouched(twice, _state(twice))
+    state.assert_unchanged(twice)
 
 
 def test_no_parameter_gradient_is_computed(tiny, tiny_data):
@@ -408,12 +392,12 @@ def test_bad_targets_are_rejected(name, target, tiny, tiny_data):
     (lambda m, x, t: grad_cam(m, x, t, nn.ReLU()), "layer"),
     (lambda m, x, t: saliency_map("resnet", x, t), "model"),
 ])
-def test_bad_arguments_are_rejected(call, match, tiny, tiny_data):
+def test_bad_arguments_are_rejected(call, match, tiny, tiny_data, model_state):
     x, t = tiny_data
-    state = _state(tiny)
+    state = model_state(tiny)
     with pytest.raises((TypeError, ValueError), match=match):
         call(tiny, x, t)
-    _assert_untouched(tiny, state)
+    state.assert_unchanged(tiny)
 
 
 @pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import LinearClassifier, ZooNet, load_model
+from helpers import LinearClassifier, ZooNet
 from helpers.class_model import ClassModelResult, class_model_visualization
 from helpers.colors import estimate_color_matrix, natural_color_matrix
 from helpers.filters import gaussian_blur, gaussian_kernel, total_variation
@@ -12,35 +12,9 @@ from helpers.objectives import objective_value
 FAST = dict(steps=12, progress=False)
 
 
-@pytest.fixture(scope="module")
-def zoonet():
-    return load_model("zoonet")
-
-
 def small_net(seed: int = 0) -> ZooNet:
     torch.manual_seed(seed)
     return ZooNet(num_classes=5, width=4).eval()
-
-
-def model_snapshot(model):
-    return {
-        "training": [m.training for m in model.modules()],
-        "requires_grad": [p.requires_grad for p in model.parameters()],
-        "grads": [p.grad for p in model.parameters()],
-        "state": {k: v.clone() for k, v in model.state_dict().items()},
-        "hooks": [len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
-                  + len(getattr(m, "_backward_pre_hooks", {})) for m in model.modules()],
-    }
-
-
-def assert_same_state(model, before):
-    after = model_snapshot(model)
-    assert after["training"] == before["training"]
-    assert after["requires_grad"] == before["requires_grad"]
-    assert all(g is None for g in after["grads"])
-    assert after["hooks"] == before["hooks"] == [0] * len(before["hooks"])
-    for key, value in before["state"].items():
-        assert torch.equal(after["state"][key], value), key
 
 
 # --- bad input ------------------------------------------------------------------------------
@@ -122,14 +96,14 @@ def test_model_returning_wrong_shape_is_a_clear_error():
 # --- the caller's model is left alone ----------------------------------------------------------
 
 
-def test_model_state_unchanged():
+def test_model_state_unchanged(model_state):
     model = small_net()
     model.train()  # batch-norm would update its running statistics in train mode
     model.features[0].weight.requires_grad_(False)  # a mix of flags, to see each one restored
-    before = model_snapshot(model)
+    before = model_state(model)
     result = class_model_visualization(model, [0, 2], **FAST)
     assert isinstance(result, ClassModelResult)
-    assert_same_state(model, before)
+    before.assert_unchanged(model)
 
 
 def test_existing_parameter_gradients_are_kept():
@@ -140,15 +114,15 @@ def test_existing_parameter_gradients_are_kept():
     assert all(torch.equal(p.grad, torch.full_like(p, 0.25)) for p in model.parameters())
 
 
-def test_model_state_unchanged_after_an_error():
+def test_model_state_unchanged_after_an_error(model_state):
     model = small_net()
     model.train()
-    before = model_snapshot(model)
+    before = model_state(model)
     with pytest.raises(ValueError, match="target"):  # raised after the probe ran in eval mode
         class_model_visualization(model, 7, **FAST)
     with pytest.raises(ValueError, match="image_shape"):
         class_model_visualization(model, 0, image_shape=(2, 64, 64), **FAST)
-    assert_same_state(model, before)
+    before.assert_unchanged(model)
 
 
 # --- results -------------------------------------------------------------------------------

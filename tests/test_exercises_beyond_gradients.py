@@ -6,7 +6,6 @@ NotImplementedError`` or a forgotten ``return``) and on the typical mistakes.
 import pytest
 import torch
 
-from helpers.exercises import ExerciseError
 from helpers.exercises.beyond_gradients import check_integrated_gradients
 
 
@@ -45,64 +44,56 @@ def test_passes_on_a_loop_with_backward(capsys):
     assert capsys.readouterr().out.startswith("✓ Correct!")
 
 
-def failure(function, *words):
-    with pytest.raises(ExerciseError) as info:
-        check_integrated_gradients(function)
-    message = str(info.value)
-    for word in words:
-        assert word in message, message
-    return message
-
-
-def test_stub_that_raises():
+def test_stub_that_raises(expect_failure):
     def stub(model, image, target, baseline, steps):
         raise NotImplementedError
 
-    failure(stub, "NotImplementedError", "Hint")
+    expect_failure(check_integrated_gradients, stub, words=["NotImplementedError", "Hint"])
 
 
-def test_stub_that_returns_none():
-    failure(lambda *args: None, "None", "return")
+def test_stub_that_returns_none(expect_failure):
+    expect_failure(check_integrated_gradients, lambda *args: None, words=["None", "return"])
 
 
-def test_wrong_shape():
-    failure(lambda model, image, target, baseline, steps: solution(model, image, target, baseline, steps)[None],
-            "shape (3, 64, 64)")
+def test_wrong_shape(expect_failure):
+    expect_failure(check_integrated_gradients,
+                   lambda model, image, target, baseline, steps: solution(model, image, target, baseline, steps)[None],
+                   words=["shape (3, 64, 64)"])
 
 
-def test_forgetting_the_difference_factor():
+def test_forgetting_the_difference_factor(expect_failure):
     def mistake(model, image, target, baseline, steps):
         return path_gradients(model, image, target, baseline, midpoints(steps)).mean(0)
 
-    failure(mistake, "without multiplying by (image - baseline)", "Hint")
+    expect_failure(check_integrated_gradients, mistake, words=["without multiplying by (image - baseline)", "Hint"])
 
 
-def test_not_dividing_by_the_number_of_steps():
+def test_not_dividing_by_the_number_of_steps(expect_failure):
     def mistake(model, image, target, baseline, steps):
         return (image - baseline) * path_gradients(model, image, target, baseline, midpoints(steps)).sum(0)
 
-    failure(mistake, "did not divide by the number of steps")
+    expect_failure(check_integrated_gradients, mistake, words=["did not divide by the number of steps"])
 
 
-def test_gradient_at_the_image_only():
+def test_gradient_at_the_image_only(expect_failure):
     def mistake(model, image, target, baseline, steps):
         return (image - baseline) * path_gradients(model, image, target, baseline, torch.ones(1))[0]
 
-    failure(mistake, "gradient at the image itself")
+    expect_failure(check_integrated_gradients, mistake, words=["gradient at the image itself"])
 
 
-def test_ignoring_the_baseline_argument():
+def test_ignoring_the_baseline_argument(expect_failure):
     def mistake(model, image, target, baseline, steps):
         return solution(model, image, target, torch.zeros_like(image), steps)
 
-    failure(mistake, "grey baseline", "black (all-zero) baseline")
+    expect_failure(check_integrated_gradients, mistake, words=["grey baseline", "black (all-zero) baseline"])
 
 
-def test_multiplying_by_the_image_instead_of_the_difference():
+def test_multiplying_by_the_image_instead_of_the_difference(expect_failure):
     def mistake(model, image, target, baseline, steps):
         return image * path_gradients(model, image, target, baseline, midpoints(steps)).mean(0)
 
-    failure(mistake, "grey baseline", "instead of by (image - baseline)")
+    expect_failure(check_integrated_gradients, mistake, words=["grey baseline", "instead of by (image - baseline)"])
 
 
 @pytest.mark.parametrize("alphas, words", [
@@ -110,15 +101,15 @@ def test_multiplying_by_the_image_instead_of_the_difference():
     (lambda steps: (torch.arange(steps) + 1) / steps, "right Riemann sum"),
     (lambda steps: torch.linspace(0, 1, steps), "linspace"),
 ])
-def test_other_quadrature_points_are_named(alphas, words):
+def test_other_quadrature_points_are_named(alphas, words, expect_failure):
     def other_rule(model, image, target, baseline, steps):
         return (image - baseline) * path_gradients(model, image, target, baseline, alphas(steps)).mean(0)
 
-    failure(other_rule, words, "midpoints")
+    expect_failure(check_integrated_gradients, other_rule, words=[words, "midpoints"])
 
 
-def test_an_unrecognized_answer_reports_completeness():
+def test_an_unrecognized_answer_reports_completeness(expect_failure):
     def mistake(model, image, target, baseline, steps):
         return 0.5 * solution(model, image, target, baseline, steps)
 
-    failure(mistake, "S(x) - S(baseline)", "completeness", "Hint")
+    expect_failure(check_integrated_gradients, mistake, words=["S(x) - S(baseline)", "completeness", "Hint"])

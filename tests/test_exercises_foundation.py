@@ -4,7 +4,7 @@ import pytest
 from helpers import LinearClassifier, make_toy_zoo
 from helpers.exercises import ExerciseError
 from helpers.exercises.linear_models import check_weight_mass_on_object, reference_weight_mass_on_object
-from helpers.exercises.setup import check_object_area
+from helpers.exercises.getting_started import check_object_area
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The check of notebook 07's exercise passes on the solution and explains the typical mistakes."""
+"""The check of notebook 08's exercise passes on the solution and explains the typical mistakes."""
 import pytest
 
 from helpers.exercises import ExerciseError

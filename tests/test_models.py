@@ -63,12 +63,12 @@ def test_shipped_checkpoints_load_and_are_accurate():
         assert accuracy(model, test.images, test.labels) >= 0.95, name
 
 
-def test_predict_leaves_the_model_as_it_was():
+def test_predict_leaves_the_model_as_it_was(model_state):
     model = ZooNet(width=4).train()
     model.features[1].eval()
+    before = model_state(model)
     predict(model, torch.rand(3, 3, 16, 16))
-    assert model.training and not model.features[1].training
-    assert all(p.requires_grad and p.grad is None for p in model.parameters())
+    before.assert_unchanged(model)
 
 
 @pytest.mark.parametrize("call, match", [

@@ -48,13 +48,12 @@ def test_each_step_randomizes_one_more_layer(model):
         assert changed == set(names[:k + 1])
 
 
-def test_the_callers_model_is_never_modified(model):
+def test_the_callers_model_is_never_modified(model, model_state):
     model.train()
     model.features[0].weight.requires_grad_(False)
-    before, flags = snapshot(model), [p.requires_grad for p in model.parameters()]
+    before = model_state(model)
     copies = [m for _, m in cascading_randomization(model, seed=3)]
-    assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
-    assert [p.requires_grad for p in model.parameters()] == flags and model.training
+    before.assert_unchanged(model)
     assert all(m is not model and m.training for m in copies)
     # the copies are independent of each other
     with torch.no_grad():

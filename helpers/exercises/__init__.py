@@ -4,8 +4,27 @@ Each notebook's checks live in a module of this package (e.g. ``helpers.exercise
 A check prints one line starting with ✓ when the answer is right, and otherwise raises
 ``ExerciseError``: what was expected, what was found, and a hint. In Jupyter the error shows
 as that message alone, without a traceback.
+
+The grading steps every check is built from:
+
+* ``call(function, *args)`` runs the learner's function (``learner_code`` is the same as a
+  ``with`` block): a left-in ``raise NotImplementedError`` becomes ``NotDoneYet``, any other
+  error an ``ExerciseError`` that shows it and the learner's line it came from;
+* ``expect_tensor`` checks the answer's type, shape, dtype and finiteness;
+* ``close``/``difference`` compare it with the reference (``torch.allclose`` tolerances, in
+  float64), ``difference`` saying in words what differs;
+* ``diagnose`` tries typical mistakes (``Mistake``: a function computing what the mistake returns,
+  what went wrong, a hint) and names the first one the answer matches;
+* ``expect_match`` chains the last two: the reference, then the mistakes, then a message.
 """
 from __future__ import annotations
+
+import sysconfig
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
 
 import torch
 
@@ -17,25 +36,162 @@ class ExerciseError(AssertionError):
         return [f"✗ Not quite: {self.args[0]}"]
 
 
+class NotDoneYet(ExerciseError, NotImplementedError):
+    """The learner's code still raises NotImplementedError; also a NotImplementedError, for code that catches one."""
+
+
 def expect(condition: bool, message: str, hint: str | None = None) -> None:
     """Raise ``ExerciseError(message + hint)`` unless ``condition`` holds."""
     if not condition:
-        raise ExerciseError(message + (f"\n  Hint: {hint}" if hint else ""))
+        raise ExerciseError(message + _hint(hint))
 
 
-def expect_tensor(value, name: str, shape: tuple | None = None) -> torch.Tensor:
-    """Check ``value`` is a tensor (of ``shape``, if given) without NaN; returns it detached on the CPU."""
+def _hint(hint: str | None) -> str:
+    return f"\n  Hint: {hint}" if hint else ""
+
+
+def passed(message: str) -> None:
+    print(f"✓ Correct! {message}")
+
+
+# ---------------------------------------------------------------------------------------
+# running the learner's code
+
+#: where library code lives: a frame outside these folders is the learner's (a notebook cell, a test)
+_LIBRARY = tuple({str(Path(folder).resolve()) for folder in
+                  (Path(__file__).parents[1], *map(sysconfig.get_paths().get, ("stdlib", "purelib", "platlib")))})
+
+
+def _learner_line(error: BaseException) -> str:
+    """'In f, line 3: x = ...': the innermost frame of ``error``'s traceback outside library code (a notebook cell)."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if not str(Path(frame.filename).resolve()).startswith(_LIBRARY)]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f"\n  In {frame.name}, line {frame.lineno}" + (f": {frame.line}" if frame.line else "")
+
+
+def _who(function) -> str:
+    name = getattr(function, "__name__", "")
+    return f"your function `{name}`" if name.isidentifier() else "your function"
+
+
+@contextmanager
+def learner_code(who: str | Callable = "your function", raised: str | None = None,
+                 hint: str | None = None) -> Iterator[None]:
+    """Run the learner's code in the block and turn its errors into feedback.
+
+    ``who`` names the code: a phrase, or the learner's function (then "your function `name`").
+    ``NotImplementedError`` becomes ``NotDoneYet`` ("{who} still raises NotImplementedError");
+    any other exception (but an ``ExerciseError``) becomes an ``ExerciseError`` that reads
+    "{raised} {type}: {message}" (``raised`` defaults to "{who} raised"), the learner's line it
+    came from, and ``hint``; the original error stays attached as ``__cause__``.
+    """
+    who = who if isinstance(who, str) else _who(who)
+    try:
+        yield
+    except ExerciseError:
+        raise
+    except NotImplementedError:
+        raise NotDoneYet(f"{who} still raises NotImplementedError: it is not done yet."
+                         + _hint("replace the `raise NotImplementedError` line with your code")) from None
+    except Exception as error:  # noqa: BLE001 -- any error in the learner's code becomes feedback
+        raise ExerciseError(f"{raised or who + ' raised'} {type(error).__name__}: {error}"
+                            + _learner_line(error) + _hint(hint)) from error
+
+
+def call(function: Callable, *args, **kwargs):
+    """``function(*args, **kwargs)``, the learner's function, run inside ``learner_code``."""
+    with learner_code(function):
+        return function(*args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------
+# the answer and the reference
+
+
+def expect_tensor(value, name: str, shape: Sequence[int] | None = None,
+                  dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Check ``value`` is a tensor (of ``shape``/``dtype``, if given) without NaN; return it detached, on the CPU."""
     if value is None:
-        raise ExerciseError(f"{name} is None. Did you forget to `return` it, or to replace the `raise NotImplementedError`?")
+        raise ExerciseError(f"{name} is None. Did you forget to `return` it, or to replace the "
+                            "`raise NotImplementedError`?")
     expect(isinstance(value, torch.Tensor), f"{name} should be a torch.Tensor, but it is a {type(value).__name__}.")
     if shape is not None:
-        expect(tuple(value.shape) == tuple(shape), f"{name} should have shape {tuple(shape)}, but it has shape {tuple(value.shape)}.",
+        expect(tuple(value.shape) == tuple(shape),
+               f"{name} should have shape {tuple(shape)}, but it has shape {tuple(value.shape)}.",
                "check which dimension you reduced over, and whether you kept the batch dimension")
+    if dtype is not None:
+        expect(value.dtype == dtype, f"{name} should have dtype {dtype}, but it has dtype {value.dtype}.",
+               "keep the input's dtype: do not convert it (e.g. with .double() or torch.tensor(..., dtype=...))")
     value = value.detach().cpu()
     if value.is_floating_point():
         expect(bool(torch.isfinite(value).all()), f"{name} contains NaN or infinite values.")
     return value
 
 
-def passed(message: str) -> None:
-    print(f"✓ Correct! {message}")
+def difference(got: torch.Tensor, expected: torch.Tensor, name: str = "your answer",
+               reference: str = "the expected answer", *, rtol: float = 1e-5, atol: float = 1e-8,
+               scale: bool = False) -> str | None:
+    """None if ``got`` matches ``expected``, else what differs, in words: the shape or the values.
+
+    Values match as in ``torch.allclose(got, expected, rtol, atol)``, compared in float64 on the
+    CPU; ``scale=True`` makes ``atol`` relative to the largest |expected| value.
+    """
+    if tuple(got.shape) != tuple(expected.shape):
+        return f"{name} has shape {tuple(got.shape)}, {reference} has shape {tuple(expected.shape)}."
+    got, expected = got.detach().cpu().double(), expected.detach().cpu().double()
+    if scale and expected.numel():
+        atol *= expected.abs().max().item() or 1.0
+    if torch.allclose(got, expected, rtol=rtol, atol=atol):
+        return None
+    excess = (got - expected).abs() - rtol * expected.abs()
+    where = tuple(int(i) for i in torch.unravel_index(excess.argmax(), excess.shape)) if excess.ndim else ()
+    return (f"{name} differs from {reference} by up to {(got - expected).abs().max().item():.3g} "
+            f"(at index {where}: {got[where].item():.4g} instead of {expected[where].item():.4g}).")
+
+
+def close(got: torch.Tensor, expected: torch.Tensor, *, rtol: float = 1e-5, atol: float = 1e-8,
+          scale: bool = False) -> bool:
+    """Whether ``got`` has ``expected``'s shape and values (see ``difference``)."""
+    return difference(got, expected, rtol=rtol, atol=atol, scale=scale) is None
+
+
+class Mistake(NamedTuple):
+    """A typical mistake: ``answer()`` computes what it returns (only when needed); ``what`` went wrong; a hint."""
+
+    answer: Callable[[], torch.Tensor]
+    what: str
+    hint: str | None = None
+
+
+def diagnose(got: torch.Tensor, mistakes: Iterable[Mistake],
+             same: Callable[[torch.Tensor, torch.Tensor], bool] = close, context: str = "") -> None:
+    """Raise ``ExerciseError(context + what + hint)`` for the first of ``mistakes`` whose answer is ``same`` as
+    ``got``; return if there is none."""
+    for mistake in mistakes:
+        if same(got, mistake.answer()):
+            raise ExerciseError(context + mistake.what + _hint(mistake.hint))
+
+
+def expect_match(got: torch.Tensor, expected: torch.Tensor, name: str = "your answer", *,
+                 reference: str = "the expected answer", mistakes: Iterable[Mistake] = (),
+                 same: Callable[[torch.Tensor, torch.Tensor], bool] | None = None, context: str = "",
+                 message: str | None = None, hint: str | None = None, **tolerances) -> None:
+    """Return if ``got`` matches ``expected``; otherwise raise an ``ExerciseError``.
+
+    It names the first of ``mistakes`` that ``got`` matches (``diagnose``, its message prefixed
+    by ``context``), or else says ``message`` (default: what differs, from ``difference``) and
+    ``hint``. ``same(got, answer)`` decides what matches (default: ``close`` with ``tolerances``).
+    """
+    same = same or (lambda a, b: close(a, b, **tolerances))
+    if same(got, expected):
+        return
+    diagnose(got, mistakes, same, context)
+    message = message or difference(got, expected, name, reference, **tolerances) or f"{name} differs from {reference}."
+    raise ExerciseError(message + _hint(hint))
+
+
+__all__ = ["ExerciseError", "Mistake", "NotDoneYet", "call", "close", "diagnose", "difference", "expect",
+           "expect_match", "expect_tensor", "learner_code", "passed"]

@@ -7,10 +7,11 @@ import torch
 
 from ..checkpoints import load_model
 from ..toyzoo import make_toy_zoo
-from . import ExerciseError, expect, expect_tensor, passed
+from . import Mistake, call, expect, expect_match, expect_tensor, passed
 
 _STEPS = 16
 _TOLERANCE = 1e-3  # relative L2 difference: float round-off only, far below the gaps between the variants
+_MIDPOINTS = "the exercise uses midpoints: alpha_k = (k + 0.5) / m, e.g. (torch.arange(steps) + 0.5) / steps"
 
 
 def _path_gradients(model, image: torch.Tensor, target: int, baseline: torch.Tensor,
@@ -27,47 +28,51 @@ def _midpoint(model, image, target, baseline, steps: int) -> torch.Tensor:
     return (image - baseline) * _path_gradients(model, image, target, baseline, alphas).mean(0)
 
 
-def _mistakes(model, image, target, baseline, steps: int) -> dict[str, torch.Tensor]:
-    """The usual slips, each (C, H, W), keyed as in ``_MISTAKES``."""
+def _mistakes(model, image, target, baseline, steps: int) -> list[Mistake]:
+    """The usual slips, each computed only when the answer is not the reference."""
     k = torch.arange(steps, dtype=image.dtype)
     diff = image - baseline
-    mid = _path_gradients(model, image, target, baseline, (k + 0.5) / steps)
-    return {
-        "left": diff * _path_gradients(model, image, target, baseline, k / steps).mean(0),
-        "right": diff * _path_gradients(model, image, target, baseline, (k + 1) / steps).mean(0),
-        "linspace": diff * _path_gradients(model, image, target, baseline, torch.linspace(0, 1, steps)).mean(0),
-        "no_difference": mid.mean(0),
-        "times_image": image * mid.mean(0),
-        "no_division": diff * mid.sum(0),
-        "gradient_at_image": diff * _path_gradients(model, image, target, baseline, torch.ones(1))[0],
-        "zero_baseline": _midpoint(model, image, target, torch.zeros_like(image), steps),
-    }
 
+    def along(alphas: torch.Tensor) -> torch.Tensor:  # (image - baseline) × the mean gradient at these alphas
+        return diff * _path_gradients(model, image, target, baseline, alphas).mean(0)
 
-_MISTAKES = {
-    "left": ("you used the left Riemann sum, alpha_k = k / m for k = 0, ..., m - 1.",
-             "the exercise uses midpoints: alpha_k = (k + 0.5) / m, e.g. (torch.arange(steps) + 0.5) / steps"),
-    "right": ("you used the right Riemann sum, alpha_k = k / m for k = 1, ..., m.",
-              "the exercise uses midpoints: alpha_k = (k + 0.5) / m, e.g. (torch.arange(steps) + 0.5) / steps"),
-    "linspace": ("you used alpha = torch.linspace(0, 1, steps), which puts points on both ends of the path.",
-                 "the exercise uses midpoints: alpha_k = (k + 0.5) / m, e.g. (torch.arange(steps) + 0.5) / steps"),
-    "no_difference": ("you returned the average gradient along the path, without multiplying by (image - baseline).",
-                      "IG_i = (x_i - x'_i) × (average gradient): multiply by (image - baseline) at the end"),
-    "times_image": ("you multiplied the average gradient by the image instead of by (image - baseline).",
-                    "with a non-black baseline the factor is (image - baseline), not image"),
-    "no_division": ("you summed the gradients over the path but did not divide by the number of steps.",
-                    "the Riemann sum of the integral over alpha in [0, 1] is (1 / m) × sum over k: use .mean(0), "
-                    "or divide the sum by steps"),
-    "gradient_at_image": ("you used the gradient at the image itself, (image - baseline) × dS/dx(x), "
-                          "instead of averaging gradients along the path.",
-                          "evaluate the gradient at every point baseline + alpha_k (image - baseline) and average them"),
-    "zero_baseline": ("you used a black (all-zero) baseline instead of the `baseline` argument.",
-                      "build the path from `baseline`: baseline + alpha × (image - baseline)"),
-}
+    def mid() -> torch.Tensor:
+        return _path_gradients(model, image, target, baseline, (k + 0.5) / steps)
+
+    return [
+        Mistake(lambda: along(k / steps), "you used the left Riemann sum, alpha_k = k / m for k = 0, ..., m - 1.",
+                _MIDPOINTS),
+        Mistake(lambda: along((k + 1) / steps), "you used the right Riemann sum, alpha_k = k / m for k = 1, ..., m.",
+                _MIDPOINTS),
+        Mistake(lambda: along(torch.linspace(0, 1, steps)),
+                "you used alpha = torch.linspace(0, 1, steps), which puts points on both ends of the path.",
+                _MIDPOINTS),
+        Mistake(lambda: mid().mean(0),
+                "you returned the average gradient along the path, without multiplying by (image - baseline).",
+                "IG_i = (x_i - x'_i) × (average gradient): multiply by (image - baseline) at the end"),
+        Mistake(lambda: image * mid().mean(0),
+                "you multiplied the average gradient by the image instead of by (image - baseline).",
+                "with a non-black baseline the factor is (image - baseline), not image"),
+        Mistake(lambda: diff * mid().sum(0),
+                "you summed the gradients over the path but did not divide by the number of steps.",
+                "the Riemann sum of the integral over alpha in [0, 1] is (1 / m) × sum over k: use .mean(0), "
+                "or divide the sum by steps"),
+        Mistake(lambda: along(torch.ones(1)),
+                "you used the gradient at the image itself, (image - baseline) × dS/dx(x), "
+                "instead of averaging gradients along the path.",
+                "evaluate the gradient at every point baseline + alpha_k (image - baseline) and average them"),
+        Mistake(lambda: _midpoint(model, image, target, torch.zeros_like(image), steps),
+                "you used a black (all-zero) baseline instead of the `baseline` argument.",
+                "build the path from `baseline`: baseline + alpha × (image - baseline)"),
+    ]
 
 
 def _relative_difference(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / b.norm().clamp_min(1e-12))
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return _relative_difference(a, b) < _TOLERANCE
 
 
 def check_integrated_gradients(integrated_gradients: Callable) -> None:
@@ -86,29 +91,21 @@ def check_integrated_gradients(integrated_gradients: Callable) -> None:
              (zoo.images[1], int(zoo.labels[1]), torch.full_like(zoo.images[1], 0.5), "a grey baseline (0.5)")]
     totals = []
     for image, target, baseline, described in cases:
-        try:
-            answer = integrated_gradients(model, image.clone(), target, baseline.clone(), _STEPS)
-        except NotImplementedError:
-            raise ExerciseError("your function still raises NotImplementedError.\n"
-                                "  Hint: replace the `raise NotImplementedError` line with your code") from None
+        answer = call(integrated_gradients, model, image.clone(), target, baseline.clone(), _STEPS)
         answer = expect_tensor(answer, "the attributions", shape=tuple(image.shape))
         reference = _midpoint(model, image, target, baseline, _STEPS)
         with torch.no_grad():
             gap = float(model(image[None])[0, target] - model(baseline[None])[0, target])
-        if _relative_difference(answer, reference) < _TOLERANCE:
-            totals.append((float(answer.sum()), gap))
-            continue
-        mistakes = _mistakes(model, image, target, baseline, _STEPS)
-        for name, (what, hint) in _MISTAKES.items():
-            if _relative_difference(answer, mistakes[name]) < _TOLERANCE:
-                raise ExerciseError(f"with {described}, it looks like {what}\n  Hint: {hint}")
-        raise ExerciseError(
-            f"with {described} and steps={_STEPS}, your attributions sum to {float(answer.sum()):.3g}, but "
-            f"Integrated Gradients should sum to about S(x) - S(baseline) = {gap:.3g} (completeness), and "
-            f"match the reference to within {_TOLERANCE:.0e} (relative difference: "
-            f"{_relative_difference(answer, reference):.2g}).\n"
-            "  Hint: path = baseline + alpha (image - baseline) for alpha_k = (k + 0.5) / steps; one backward "
-            "pass over the whole path batch; average the gradients over the path; multiply by (image - baseline)")
+        expect_match(answer, reference, same=_same, mistakes=_mistakes(model, image, target, baseline, _STEPS),
+                     context=f"with {described}, it looks like ",
+                     message=f"with {described} and steps={_STEPS}, your attributions sum to "
+                             f"{float(answer.sum()):.3g}, but Integrated Gradients should sum to about "
+                             f"S(x) - S(baseline) = {gap:.3g} (completeness), and match the reference to within "
+                             f"{_TOLERANCE:.0e} (relative difference: {_relative_difference(answer, reference):.2g}).",
+                     hint="path = baseline + alpha (image - baseline) for alpha_k = (k + 0.5) / steps; one backward "
+                          "pass over the whole path batch; average the gradients over the path; multiply by "
+                          "(image - baseline)")
+        totals.append((float(answer.sum()), gap))
     sums = ", ".join(f"{total:.2f} vs {gap:.2f}" for total, gap in totals)
     passed(f"your Riemann sum matches the reference on two images (black and grey baseline, {_STEPS} steps); "
            f"attributions summed vs S(x) - S(baseline): {sums}.")

@@ -14,16 +14,7 @@ import torch
 
 from ..toyzoo import ToyZoo, paint_background
 from ..training import predict
-from . import ExerciseError, expect, expect_tensor, passed
-
-
-def _call(function, *args, **kwargs):
-    """Run the learner's function; a left-in ``raise NotImplementedError`` becomes a friendly message."""
-    try:
-        return function(*args, **kwargs)
-    except NotImplementedError:
-        raise ExerciseError("your function still raises NotImplementedError. "
-                            "Replace that line with your code.") from None
+from . import Mistake, call, diagnose, expect, expect_match, expect_tensor, passed
 
 
 # ---------------------------------------------------------------------------------------
@@ -51,26 +42,26 @@ def check_delete_most_salient(delete_most_salient, images: torch.Tensor) -> None
     saliency = torch.rand(n, h, w, generator=torch.Generator().manual_seed(0))
     for k, fill in ((h * w // 10, 0.5), (1, 0.0), (0, 0.5), (h * w, 0.25)):
         original = images.clone()
-        result = _call(delete_most_salient, original, saliency.clone(), k, fill=fill)
+        result = call(delete_most_salient, original, saliency.clone(), k, fill=fill)
         expect(torch.equal(original, images), "your function changed the caller's `images` in place.",
                "work on a copy: start from images.clone(), or build the result with torch.where")
         got = expect_tensor(result, f"delete_most_salient(images, saliency, k={k})", shape=(n, c, h, w))
-        expected = _delete(images, saliency, k, fill)
-        if torch.equal(got, expected):
+        if torch.equal(got, _delete(images, saliency, k, fill)):
             continue
         what = f"with k={k} and fill={fill}"
-        if k and torch.equal(got, _delete(images, saliency, k, fill, largest=False)):
-            expect(False, f"{what} you deleted the k *least* salient pixels.",
-                   "the deletion curve removes the most salient pixels first: topk(k) picks the largest values")
-        if k and torch.equal(got, _delete(images, saliency, n * k, fill, scope="batch")):
-            expect(False, f"{what} you picked the most salient pixels over the whole batch, not per image.",
-                   "flatten each map on its own, saliency.flatten(1) of shape (N, H*W), and take topk along dim=1")
+        diagnose(got, [
+            Mistake(lambda: _delete(images, saliency, k, fill, largest=False),
+                    "you deleted the k *least* salient pixels.",
+                    "the deletion curve removes the most salient pixels first: topk(k) picks the largest values"),
+            Mistake(lambda: _delete(images, saliency, n * k, fill, scope="batch"),
+                    "you picked the most salient pixels over the whole batch, not per image.",
+                    "flatten each map on its own, saliency.flatten(1) of shape (N, H*W), and take topk along dim=1"),
+        ] if k else [], same=torch.equal, context=f"{what} ")
         changed = (got != images).any(1)
         complete = (got == fill).all(1)
-        if (changed & ~complete).any():
-            expect(False, f"{what} some changed pixels are not equal to `fill` in every colour channel.",
-                   "a deleted pixel gets the value `fill` in all C channels: "
-                   "broadcast a (N, 1, H, W) mask over the channels")
+        expect(not (changed & ~complete).any(), f"{what} some changed pixels are not equal to `fill` in every colour "
+                                                "channel.", "a deleted pixel gets the value `fill` in all C channels: "
+                                                            "broadcast a (N, 1, H, W) mask over the channels")
         counts = (changed | ((got == fill).all(1) & (images == fill).all(1))).flatten(1).sum(1)
         if (counts != k).any():
             i = int((counts != k).nonzero()[0])
@@ -95,7 +86,7 @@ def check_background_flips(background_flips, model, zoo: ToyZoo) -> None:
     rates = {}
     for background in ("snow", "grass"):
         after = predict(model, paint_background(images, masks, background, seed=0)).argmax(1)
-        result = _call(background_flips, model, images.clone(), masks.clone(), background)
+        result = call(background_flips, model, images.clone(), masks.clone(), background)
         if isinstance(result, torch.Tensor) and result.ndim == 0:
             expect(False, "your function returns a single number; it should return one True/False per image, shape "
                           f"({len(images)},).", "return the comparison itself, before taking any mean")
@@ -103,19 +94,16 @@ def check_background_flips(background_flips, model, zoo: ToyZoo) -> None:
         expect(got.dtype == torch.bool, f"your result has dtype {got.dtype}; expected a bool tensor (True = flipped).",
                "compare the two predicted classes with != (that gives a bool tensor)")
         expected = before != after
-        if torch.equal(got, expected):
-            rates[background] = expected.float().mean().item()
-            continue
-        if torch.equal(got, ~expected):
-            expect(False, "your answer is exactly inverted: True where the prediction stays the same.",
-                   "a flip is a change: prediction before != prediction after")
-        if torch.equal(got, labels != after):
-            expect(False, "you compared the new prediction with the true labels; a flip is a change of the "
-                          "model's own prediction.", "compare with the prediction on the original images, "
-                                                     "predict(model, images).argmax(1)")
-        expect(False, f"with background {background!r}, {int((got != expected).sum())} of {len(images)} images "
-                      "differ from the expected answer.",
-               "predict on the original images, predict again on paint_background(images, masks, background, "
-               "seed=seed), and compare the two argmax classes")
+        expect_match(got, expected, same=torch.equal, mistakes=[
+            Mistake(lambda: ~expected, "your answer is exactly inverted: True where the prediction stays the same.",
+                    "a flip is a change: prediction before != prediction after"),
+            Mistake(lambda: labels != after, "you compared the new prediction with the true labels; a flip is a change "
+                                             "of the model's own prediction.",
+                    "compare with the prediction on the original images, predict(model, images).argmax(1)"),
+        ], message=f"with background {background!r}, {int((got != expected).sum())} of {len(images)} images differ "
+                   "from the expected answer.",
+            hint="predict on the original images, predict again on paint_background(images, masks, background, "
+                 "seed=seed), and compare the two argmax classes")
+        rates[background] = expected.float().mean().item()
     passed(f"painting snow behind these {len(images)} animals changes {rates['snow']:.0%} of this model's "
            f"predictions, painting grass {rates['grass']:.0%}.")

@@ -1,4 +1,4 @@
-"""Checks for notebook 07 (interactive explorers)."""
+"""Checks for notebook 08 (interactive explorers)."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,7 +8,7 @@ from traitlets import TraitError
 
 from ..checkpoints import load_model
 from ..toyzoo import CLASSES
-from . import ExerciseError, expect, passed
+from . import ExerciseError, call, expect, learner_code, passed
 
 #: the images the check switches between, in this order (the explorer starts on the first)
 _START = "Toy Zoo: goose"
@@ -20,7 +20,7 @@ _OBSERVE_HINT = ("register a handler with explorer.image.observe(handler, names=
 
 @lru_cache(maxsize=1)
 def _gallery() -> tuple[dict, dict]:
-    from ..widgets import default_gallery
+    from ..explorers import default_gallery
 
     images, masks = default_gallery(64, CLASSES)
     chosen = [_START, *[name for name in _SEQUENCE if name != _START]]
@@ -28,7 +28,7 @@ def _gallery() -> tuple[dict, dict]:
 
 
 def _explorer():
-    from ..widgets import saliency_explorer
+    from ..explorers import saliency_explorer
 
     images, masks = _gallery()
     return saliency_explorer(load_model("zoonet"), CLASSES, images=dict(images), masks=dict(masks),
@@ -56,29 +56,21 @@ def _check(follow_prediction: Callable, explorer) -> None:
     predicted = [explorer.predicted_class(name) for name in (_START, *_SEQUENCE)]
     # the diagnoses below tell mistakes apart only if every switch changes the predicted class
     assert all(a != b for a, b in zip(predicted, predicted[1:])), f"course maintainers: pick other images ({predicted})"
-    try:
-        follow_prediction(explorer)
-    except NotImplementedError:
-        raise ExerciseError("your function still raises NotImplementedError.\n"
-                            "  Hint: replace the `raise NotImplementedError` line with your code") from None
+    call(follow_prediction, explorer)
     seen = []  # (image, class shown, predicted class, predicted class of the previous image)
     previous = _START
     for name in _SEQUENCE:
-        try:
-            explorer.image.value = name
-        except ExerciseError:
-            raise
-        except TraitError as err:
-            raise ExerciseError(
-                f"switching the image to {name!r} made your handler set the class dropdown to a value it "
-                f"does not have ({err}).\n  Hint: the class dropdown's values are the class indices (0, 1, ...), "
-                "its labels are the names: set explorer.target.value = explorer.predicted_class(...)") from None
-        except Exception as err:  # noqa: BLE001 -- any error in the learner's handler becomes feedback
-            raise ExerciseError(
-                f"switching the image to {name!r} made your handler raise {type(err).__name__}: {err}\n"
-                "  Hint: with names=\"value\" your handler is called only when the value changes (without it, "
-                "also for 'index' and 'label', with other kinds of change[\"new\"]); the new image's name is "
-                "change[\"new\"]") from None
+        with learner_code("your handler", raised=f"switching the image to {name!r} made your handler raise",
+                          hint="with names=\"value\" your handler is called only when the value changes (without "
+                               "it, also for 'index' and 'label', with other kinds of change[\"new\"]); the new "
+                               "image's name is change[\"new\"]"):
+            try:
+                explorer.image.value = name
+            except TraitError as err:
+                raise ExerciseError(
+                    f"switching the image to {name!r} made your handler set the class dropdown to a value it "
+                    f"does not have ({err}).\n  Hint: the class dropdown's values are the class indices (0, 1, ...), "
+                    "its labels are the names: set explorer.target.value = explorer.predicted_class(...)") from None
         seen.append((name, explorer.target.value, explorer.predicted_class(name), explorer.predicted_class(previous)))
         previous = name
 
