@@ -241,6 +241,28 @@ class Ascent:
     restart_objectives: torch.Tensor
 
 
+@dataclass
+class AscentResult:
+    """What the visualizations built on ``ascend`` have in common (their results add what they measured).
+
+    images: (K, C, H, W), one per target; restart: (K,) the kept restart of each; restart_objectives:
+    (restarts, K) every restart's regularized objective; settings: the ``AscentSettings`` used.
+    """
+
+    images: torch.Tensor
+    restart: torch.Tensor
+    restart_objectives: torch.Tensor
+    settings: AscentSettings
+
+    @property
+    def image(self) -> torch.Tensor:
+        """The (C, H, W) image when one target was visualized (use ``images`` for several)."""
+        if len(self.images) != 1:
+            raise ValueError(f"image: this result holds {len(self.images)} images (one per target); "
+                             "use result.images, shape (K, C, H, W)")
+        return self.images[0]
+
+
 Objective = Callable[[torch.Tensor], "tuple[torch.Tensor, torch.Tensor]"]
 
 

@@ -20,13 +20,13 @@ import torch
 from torch import nn
 
 from ._checks import as_target, check_choice, check_grad_enabled_possible, check_model, check_target_range
-from .ascent import AscentSettings, ascend, fourier_color_matrix, resolve_settings
+from .ascent import AscentResult, AscentSettings, ascend, fourier_color_matrix, resolve_settings
 from .model_state import checked_scores, frozen_eval, model_device, model_dtype
 from .objectives import GREY, OBJECTIVES, objective_value
 
 
 @dataclass
-class ClassModelResult:
+class ClassModelResult(AscentResult):
     """What ``class_model_visualization`` made; every tensor is on the model's device.
 
     images: (K, C, H, W) in [0, 1] (with ``clamp`` or the Fourier parameterization), one per target.
@@ -46,23 +46,11 @@ class ClassModelResult:
     For an int ``target`` (K = 1), ``result.image`` is the (C, H, W) image.
     """
 
-    images: torch.Tensor
     targets: tuple[int, ...]
     objective: str
     history: dict[str, torch.Tensor]
     score: torch.Tensor
     probability: torch.Tensor
-    restart: torch.Tensor
-    restart_objectives: torch.Tensor
-    settings: AscentSettings
-
-    @property
-    def image(self) -> torch.Tensor:
-        """The (C, H, W) image when one class was visualized (use ``images`` for several)."""
-        if len(self.images) != 1:
-            raise ValueError(f"image: this result holds {len(self.images)} images (one per target); "
-                             "use result.images, shape (K, C, H, W)")
-        return self.images[0]
 
 
 def class_model_visualization(model: nn.Module, target, objective: str = "score",

@@ -12,14 +12,14 @@ import torch
 from torch import nn
 
 from ._checks import check_choice, check_grad_enabled_possible, check_model
-from .ascent import AscentSettings, ascend, fourier_color_matrix, resolve_settings
+from .ascent import AscentResult, AscentSettings, ascend, fourier_color_matrix, resolve_settings
 from .layers import activations_of, check_channels, find_layer, run_to
 from .model_state import frozen_eval, model_device, model_dtype
 from .objectives import GREY, UNIT_OBJECTIVES, unit_value
 
 
 @dataclass
-class FeatureVisualizationResult:
+class FeatureVisualizationResult(AscentResult):
     """What ``feature_visualization`` made; every tensor is on the model's device.
 
     images: (K, C, H, W), one per channel, in the order given.
@@ -32,24 +32,12 @@ class FeatureVisualizationResult:
     For an int ``channel`` (K = 1), ``result.image`` is the (C, H, W) image.
     """
 
-    images: torch.Tensor
     layer: str
     channels: tuple[int, ...]
     neuron: tuple[int, int] | None
     objective: str
     history: torch.Tensor
     activation: torch.Tensor
-    restart: torch.Tensor
-    restart_objectives: torch.Tensor
-    settings: AscentSettings
-
-    @property
-    def image(self) -> torch.Tensor:
-        """The (C, H, W) image when one channel was visualized (use ``images`` for several)."""
-        if len(self.images) != 1:
-            raise ValueError(f"image: this result holds {len(self.images)} images (one per channel); "
-                             "use result.images, shape (K, C, H, W)")
-        return self.images[0]
 
 
 def feature_visualization(model: nn.Module, layer, channel, *, neuron: tuple[int, int] | None = None,
