@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .._checks import check_images
+from ..objectives import GREY
 from .averaging import integrated_gradients, smoothgrad
 from .gradients import grad_cam, gradient_x_input, saliency_map
 from .occlusion import occlusion_map
@@ -111,7 +112,7 @@ METHODS: Mapping[str, Method] = MappingProxyType({method.name: method for method
     Method("integrated gradients", "Integrated Gradients", integrated_gradients, signed=True, per_channel=True,
            settings={"steps": 32}),
     # grey patches: black ones look like the animals' dark outlines to the model (notebook 04)
-    Method("occlusion", "occlusion", occlusion_map, signed=True, settings={"fill": 0.5}, sized=_occlusion_patches),
+    Method("occlusion", "occlusion", occlusion_map, signed=True, settings={"fill": GREY}, sized=_occlusion_patches),
     Method("grad-cam", "Grad-CAM", grad_cam, signed=False, needs_layer=True),
 )})
 
