@@ -7,8 +7,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._checks import check_images, check_model, check_nonnegative, check_positive_int
-from .model_state import model_device
-from .model_state import frozen_eval
+from .batching import batches
+from .model_state import frozen_eval, model_device
 
 
 def _check_data(images, labels, name: str) -> None:
@@ -100,8 +100,8 @@ def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> to
     check_images(images)
     device = model_device(model)
     with frozen_eval(model):
-        return torch.cat([model(images[i:i + batch_size].to(device)).cpu()
-                          for i in range(0, len(images), batch_size)])
+        return torch.cat([model(images[i].to(device)).cpu()
+                          for i in batches(len(images), batch_size, desc="predict", progress=False)])
 
 
 def accuracy(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
