@@ -26,6 +26,8 @@ class Recipe:
 
     architecture: ``"zoonet"`` (global average pooling) or ``"spatial"`` (``SpatialZooNet``);
     adversarial_eps > 0: robust training (``train_classifier``'s ``adversarial_eps``).
+    shuffle_labels: train on a random permutation of the training labels (seeded by ``seed``), the label
+    randomization test of Adebayo et al. (2018); ``info["train_accuracy"]`` then records how well it memorised them.
     """
 
     classes: tuple[str, ...] = CLASSES
@@ -42,6 +44,7 @@ class Recipe:
     architecture: str = "zoonet"
     centered: bool = False
     adversarial_eps: float = 0.0
+    shuffle_labels: bool = False
 
 
 _SPATIAL = Recipe(architecture="spatial", centered=True, adversarial_eps=3.0, epochs=5, lr=3e-3)
@@ -49,6 +52,8 @@ _SPATIAL = Recipe(architecture="spatial", centered=True, adversarial_eps=3.0, ep
 RECIPES: dict[str, Recipe] = {
     # the course's CNN on unbiased Toy Zoo
     "zoonet": Recipe(),
+    # notebook 04's label randomization test: ZooNet on 1000 Toy Zoo images with shuffled labels, memorised (40 epochs)
+    "zoonet_random_labels": Recipe(n_train=1000, epochs=40, shuffle_labels=True),
     # an independently trained, wider second model (other data, other seed): a second opinion
     "zoonet_wide": Recipe(width=16, data_seed=11, seed=1),
     # notebook 05, the Clever-Hans case study: the same CNN and training, only the data differ.
@@ -56,6 +61,14 @@ RECIPES: dict[str, Recipe] = {
     "huskywolf_biased": Recipe(classes=("husky", "wolf"), bias=0.95),
     # fixed: every background equally likely for both classes, so only the tail tells them apart
     "huskywolf_fixed": Recipe(classes=("husky", "wolf"), bias=None),
+    # notebook 05's dose-response ("How much bias does it take?"): the biased recipe at weaker biases
+    "huskywolf_bias_50": Recipe(classes=("husky", "wolf"), bias=0.5),
+    "huskywolf_bias_60": Recipe(classes=("husky", "wolf"), bias=0.6),
+    # the same images, another initialization and batch order: near the cliff the seed decides
+    "huskywolf_bias_60_seed1": Recipe(classes=("husky", "wolf"), bias=0.6, seed=1),
+    "huskywolf_bias_65": Recipe(classes=("husky", "wolf"), bias=0.65),
+    "huskywolf_bias_70": Recipe(classes=("husky", "wolf"), bias=0.7),
+    "huskywolf_bias_85": Recipe(classes=("husky", "wolf"), bias=0.85),
     # notebook 06, class models a person can name: centred objects facing one way, a head that keeps
     # the spatial layout, and robust (L2 PGD, eps 3) training from scratch
     "zoonet_spatial": _SPATIAL,
@@ -82,12 +95,17 @@ def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet | SpatialZooN
     test = make_toy_zoo(recipe.n_test, seed=recipe.test_seed, **data)
     torch.manual_seed(recipe.seed)
     model = _build(recipe)
+    labels = train.labels
+    if recipe.shuffle_labels:  # each image keeps its picture but gets another image's label
+        labels = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(recipe.seed))]
     start = time.perf_counter()
-    history = train_classifier(model, train.images, train.labels, epochs=recipe.epochs, lr=recipe.lr,
+    history = train_classifier(model, train.images, labels, epochs=recipe.epochs, lr=recipe.lr,
                                batch_size=recipe.batch_size, seed=recipe.seed,
                                adversarial_eps=recipe.adversarial_eps, progress=progress)
     info = {"recipe": asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
             "final_loss": history["loss"][-1], "test_accuracy": accuracy(model, test.images, test.labels)}
+    if recipe.shuffle_labels:
+        info["train_accuracy"] = accuracy(model, train.images, labels)  # on the shuffled labels it was trained on
     return model, info
 
 
