@@ -6,7 +6,8 @@ and ``load_pretrained`` models: [0, 1]).
 """
 from .ascent import AscentSettings
 from .attribution import (METHODS, Method, attribute, contrastive_saliency, get_method, grad_cam, gradient_x_input,
-                          input_gradient, integrated_gradients, occlusion_map, saliency_map, smoothgrad)
+                          guided_backprop, input_gradient, integrated_gradients, occlusion_map, saliency_map,
+                          smoothgrad)
 from .checkpoints import RECIPES, load_model, train_recipe
 from .class_model import ClassModelResult, class_model_visualization
 from .colors import estimate_color_matrix, natural_color_matrix
@@ -33,7 +34,7 @@ from .uploads import UploadError, load_uploaded_image
 __all__ = [
     "AscentSettings",
     "METHODS", "Method", "attribute", "contrastive_saliency", "get_method", "grad_cam", "gradient_x_input",
-    "input_gradient", "integrated_gradients", "occlusion_map", "saliency_map", "smoothgrad",
+    "guided_backprop", "input_gradient", "integrated_gradients", "occlusion_map", "saliency_map", "smoothgrad",
     "RECIPES", "load_model", "train_recipe",
     "ClassModelResult", "class_model_visualization",
     "estimate_color_matrix", "natural_color_matrix",

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from helpers import METHODS, ZooNet, attribute, make_toy_zoo
-from helpers.attribution import (Method, get_method, grad_cam, gradient_x_input, integrated_gradients, occlusion_map,
-                                 saliency_map, smoothgrad)
+from helpers.attribution import (Method, get_method, grad_cam, gradient_x_input, guided_backprop, integrated_gradients,
+                                 occlusion_map, saliency_map, smoothgrad)
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +33,17 @@ def direct(name, model, x, y):
         return integrated_gradients(model, x, y, steps=32, progress=False)
     if name == "occlusion":
         return occlusion_map(model, x, y, window=4, stride=2, fill=0.5, progress=False)
+    if name == "guided backprop":
+        return guided_backprop(model, x, y)
     assert name == "grad-cam"
     return grad_cam(model, x, y, model.features[-1])
 
 
-def test_the_registry_lists_the_courses_six_methods_in_notebook_order():
+def test_the_registry_lists_the_courses_seven_methods_in_notebook_order():
     assert tuple(METHODS) == ("saliency", "gradient × input", "smoothgrad", "integrated gradients", "occlusion",
-                              "grad-cam")
+                              "grad-cam", "guided backprop")
     assert [m.label for m in METHODS.values()] == ["saliency", "gradient × input", "SmoothGrad", "Integrated Gradients",
-                                                   "occlusion", "Grad-CAM"]
+                                                   "occlusion", "Grad-CAM", "Guided Backprop"]
     assert all(isinstance(m, Method) and m.name == name for name, m in METHODS.items())
 
 
@@ -63,7 +65,7 @@ def test_every_method_gives_the_map_of_its_function(name, model, data):
 
 def test_signed_flags_match_the_maps(data):
     expected = {"saliency": False, "gradient × input": True, "smoothgrad": False, "integrated gradients": True,
-                "occlusion": True, "grad-cam": False}
+                "occlusion": True, "grad-cam": False, "guided backprop": False}
     assert {name: m.signed for name, m in METHODS.items()} == expected
     assert {name: m.per_channel for name, m in METHODS.items()} == {
         name: name in ("gradient × input", "integrated gradients") for name in METHODS}
@@ -93,7 +95,7 @@ def test_settings_override_the_registry_and_occlusion_follows_the_image_size(mod
 def test_bad_names_settings_and_layers_are_clear_errors(model, data):
     x, y = data
     with pytest.raises(ValueError, match=r"method: expected one of 'saliency', 'gradient × input', .*'grad-cam', "
-                                         r"got 'SmoothGrad'"):
+                                         r"'guided backprop', got 'SmoothGrad'"):
         attribute("SmoothGrad", model, x, y)
     with pytest.raises(ValueError, match="method: expected one of"):
         get_method("lime")

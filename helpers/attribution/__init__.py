@@ -16,9 +16,11 @@ S_c denotes the unnormalized score (logit) of class c, P_c = softmax(S)_c its pr
 signed; ``attribute(name, model, images, target)`` computes any of them as an (N, H, W) map.
 """
 from .averaging import integrated_gradients, smoothgrad
-from .gradients import contrastive_saliency, grad_cam, gradient_x_input, input_gradient, saliency_map
+from .gradients import (contrastive_saliency, grad_cam, gradient_x_input, guided_backprop, input_gradient,
+                        saliency_map)
 from .occlusion import occlusion_map
 from .registry import METHODS, Method, attribute, get_method
 
-__all__ = ["contrastive_saliency", "grad_cam", "gradient_x_input", "input_gradient", "integrated_gradients",
-           "occlusion_map", "saliency_map", "smoothgrad", "METHODS", "Method", "attribute", "get_method"]
+__all__ = ["contrastive_saliency", "grad_cam", "gradient_x_input", "guided_backprop", "input_gradient",
+           "integrated_gradients", "occlusion_map", "saliency_map", "smoothgrad", "METHODS", "Method", "attribute",
+           "get_method"]

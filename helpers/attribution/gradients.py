@@ -1,9 +1,13 @@
-"""Attribution from one input gradient: the gradient itself, saliency, gradient × input, contrastive saliency, Grad-CAM."""
+"""Attribution from one input gradient: the gradient itself, saliency, gradient × input, contrastive saliency,
+Grad-CAM, guided backpropagation."""
 from __future__ import annotations
+
+import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .._checks import as_target, check_choice, check_model
 from ..model_state import frozen_eval
@@ -134,3 +138,81 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target, layer: nn.Module) -
     cam = (grad.mean((2, 3), keepdim=True) * activations).sum(1, keepdim=True).relu()
     cam = F.interpolate(cam.detach(), size=x.shape[2:], mode="bilinear", align_corners=False)
     return cam[:, 0].to(images.device)
+
+
+#: the functional spellings of ReLU: calls to them that no ``nn.ReLU`` module made are not guided
+_RELU_FUNCTIONS = frozenset({F.relu, F.relu_, torch.relu, torch.relu_, torch.Tensor.relu, torch.Tensor.relu_})
+
+
+class _CountReLUCalls(TorchFunctionMode):
+    """Counts the ReLU calls of a forward pass, whoever makes them (an ``nn.ReLU`` module calls ``F.relu`` once)."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in _RELU_FUNCTIONS:
+            self.calls += 1
+        return func(*args, **(kwargs or {}))
+
+
+def _positive_part(grad: torch.Tensor) -> torch.Tensor:
+    return grad.clamp(min=0)
+
+
+def guided_backprop(model: nn.Module, images: torch.Tensor, target) -> torch.Tensor:
+    """Guided backpropagation (Springenberg et al., 2015): max over channels of |guided gradient|, (N, H, W).
+
+    The gradient of S_target (the logit) w.r.t. the input, except that at every ReLU the backward
+    pass lets through only *positive* gradients, and only where the ReLU's input was positive::
+
+        ordinary ReLU backward:  g_in = [a > 0] · g_out
+        guided ReLU backward:    g_in = [a > 0] · max(g_out, 0)
+
+    Nothing else changes (convolutions, pooling and batch norm backpropagate as usual). Reduced
+    like ``saliency_map``: the maximum over the colour channels of the absolute value. Adebayo
+    et al. (2018) show that the result hardly depends on the model's upper layers or on what it
+    learned: it mostly reconstructs the image (notebook 04's sanity checks).
+
+    What is guided: the model's ``nn.ReLU`` modules (also ``inplace=True`` ones, e.g. in torchvision's
+    ResNets and VGGs, and a module used several times per forward pass). Temporary forward hooks on
+    them put a hook on each ReLU's output tensor that clamps its gradient at 0 (ReLU's own backward
+    then applies [a > 0]); the module hooks are removed afterwards, also after an error, and the
+    model's weights are never changed. A ReLU written as a function call in ``forward``
+    (``F.relu``, ``torch.relu``, ``x.relu()``) cannot be hooked and is backpropagated as usual:
+    a model without ``nn.ReLU`` modules is a ``ValueError``; functional ReLU calls next to
+    ``nn.ReLU`` modules raise a ``UserWarning`` (the map is then only partly guided). Other
+    activations (ReLU6, LeakyReLU, GELU, …) are not guided. Same as Captum's ``GuidedBackprop``
+    followed by ``.abs().amax(1)`` (Captum clamps the gradient of each ReLU's input as a whole, so the
+    two can differ only where a ReLU's input also feeds other layers; not so in ZooNet, VGG or ResNet).
+    The model runs in eval mode and is left as it was.
+    """
+    x, target = _prepare(model, images, target)
+    relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
+    if not relus:
+        raise ValueError(f"model: guided backprop changes the backward pass of the model's nn.ReLU modules, and this "
+                         f"{type(model).__name__} has none (a ReLU called as a function, F.relu or torch.relu, "
+                         "cannot be guided)")
+    module_calls = 0
+
+    def guide(module, inputs, output):
+        nonlocal module_calls
+        module_calls += 1
+        if isinstance(output, torch.Tensor) and output.requires_grad:
+            output.register_hook(_positive_part)  # a tensor hook: it goes with this pass's graph
+
+    with frozen_eval(model):
+        handles = [relu.register_forward_hook(guide) for relu in relus]
+        try:
+            with _CountReLUCalls() as counted:
+                grad = _input_grad(model, x, target)
+        finally:
+            for handle in handles:
+                handle.remove()
+    functional = counted.calls - module_calls
+    if functional > 0:
+        warnings.warn(f"model: {functional} ReLU call(s) per forward pass are functional (F.relu, torch.relu or "
+                      "x.relu() in forward), not nn.ReLU modules; guided backprop cannot guide them, so this map "
+                      "is only partly guided", UserWarning, stacklevel=2)
+    return grad.abs().amax(1).to(images.device)

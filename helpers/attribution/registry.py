@@ -25,7 +25,7 @@ from torch import nn
 from .._checks import check_images
 from ..objectives import GREY
 from .averaging import integrated_gradients, smoothgrad
-from .gradients import grad_cam, gradient_x_input, saliency_map
+from .gradients import grad_cam, gradient_x_input, guided_backprop, saliency_map
 from .occlusion import occlusion_map
 
 __all__ = ["METHODS", "Method", "attribute", "get_method"]
@@ -114,6 +114,8 @@ METHODS: Mapping[str, Method] = MappingProxyType({method.name: method for method
     # grey patches: black ones look like the animals' dark outlines to the model (notebook 04)
     Method("occlusion", "occlusion", occlusion_map, signed=True, settings={"fill": GREY}, sized=_occlusion_patches),
     Method("grad-cam", "Grad-CAM", grad_cam, signed=False, needs_layer=True),
+    # notebook 04's sanity checks: a method that fails them (its maps hardly depend on the model)
+    Method("guided backprop", "Guided Backprop", guided_backprop, signed=False),
 )})
 
 
