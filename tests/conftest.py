@@ -4,6 +4,7 @@ import torch
 
 from helpers import load_model
 from helpers.exercises import ExerciseError
+from tiny_models import TinyNet
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +54,19 @@ def expect_failure():
         return message
 
     return expect_failure
+
+
+@pytest.fixture
+def tiny():
+    torch.manual_seed(0)
+    model = TinyNet()
+    bn = model.features[1]
+    bn.running_mean.uniform_(-0.2, 0.2)  # eval and train mode batch norm then really differ
+    bn.running_var.uniform_(0.5, 2.0)
+    return model.eval()
+
+
+@pytest.fixture
+def tiny_data():
+    g = torch.Generator().manual_seed(1)
+    return torch.rand(3, 3, 16, 16, generator=g), torch.tensor([0, 3, 4])

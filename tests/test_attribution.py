@@ -3,6 +3,8 @@ import pytest
 import torch
 from torch import nn
 
+from tiny_models import RecordConvBackward, TinyNet
+
 from helpers import (LinearClassifier, contrastive_saliency, grad_cam, gradient_x_input, input_gradient,
                      integrated_gradients, make_toy_zoo, occlusion_map, saliency_map, smoothgrad)
 
@@ -18,35 +20,6 @@ def close(a, b, atol=ATOL, rtol=RTOL):
     scale = b.abs().max().item() or 1.0
     assert a.shape == b.shape, (a.shape, b.shape)
     assert torch.allclose(a, b, atol=atol * scale, rtol=rtol), (a - b).abs().max().item()
-
-
-class TinyNet(nn.Module):
-    """A small conv net with batch norm and dropout, (N, 3, 16, 16) -> (N, 5)."""
-
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                                      nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(6 * 8 * 8, 5))
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
-@pytest.fixture
-def tiny():
-    torch.manual_seed(0)
-    model = TinyNet()
-    bn = model.features[1]
-    bn.running_mean.uniform_(-0.2, 0.2)  # eval and train mode batch norm then really differ
-    bn.running_var.uniform_(0.5, 2.0)
-    return model.eval()
-
-
-@pytest.fixture
-def tiny_data():
-    g = torch.Generator().manual_seed(1)
-    return torch.rand(3, 3, 16, 16, generator=g), torch.tensor([0, 3, 4])
 
 
 @pytest.fixture(scope="module")
@@ -292,18 +265,6 @@ def test_grad_cam_removes_its_hook_when_it_fails(tiny, tiny_data, model_state):
 def test_no_parameter_gradient_is_computed(tiny, tiny_data):
     """A load-independent check of the cost: every convolution backward computes the input's
     gradient only (output_mask [True, False, False]: no weight or bias gradient), as Captum's does."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class RecordConvBackward(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.masks = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if func.overloadpacket is torch.ops.aten.convolution_backward:
-                self.masks.append(list(args[-1]))
-            return func(*args, **(kwargs or {}))
-
     x, t = tiny_data
     tiny.train()  # even for a model whose parameters all require gradients, in train mode
     for name, call in _calls(tiny).items():

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tiny_models import RecordConvBackward, TinyNet
+
 from helpers import METHODS, attribute, guided_backprop, make_toy_zoo, saliency_map
 
 captum_attr = pytest.importorskip("captum.attr")
@@ -22,35 +24,6 @@ def close(a, b, atol=1e-5, rtol=1e-4):
 
 def captum_guided(model, x, t):
     return captum_attr.GuidedBackprop(model).attribute(x.clone().requires_grad_(True), target=t).abs().amax(1)
-
-
-class TinyNet(nn.Module):
-    """Conv, batch norm, ReLU, max pooling, dropout: (N, 3, 16, 16) -> (N, 5)."""
-
-    def __init__(self):
-        super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
-                                      nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
-        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.5), nn.Linear(6 * 8 * 8, 5))
-
-    def forward(self, x):
-        return self.head(self.features(x))
-
-
-@pytest.fixture
-def tiny():
-    torch.manual_seed(0)
-    model = TinyNet()
-    bn = model.features[1]
-    bn.running_mean.uniform_(-0.2, 0.2)  # eval and train mode batch norm then really differ
-    bn.running_var.uniform_(0.5, 2.0)
-    return model.eval()
-
-
-@pytest.fixture
-def tiny_data():
-    g = torch.Generator().manual_seed(1)
-    return torch.rand(3, 3, 16, 16, generator=g), torch.tensor([0, 3, 4])
 
 
 @pytest.fixture(scope="module")
@@ -200,18 +173,6 @@ def test_hooks_are_removed_after_an_error(tiny, tiny_data, model_state):
 
 def test_only_the_input_gets_a_gradient(tiny, tiny_data):
     """Every convolution backward computes the input's gradient only (output_mask [True, False, False])."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class RecordConvBackward(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.masks = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            if func.overloadpacket is torch.ops.aten.convolution_backward:
-                self.masks.append(list(args[-1]))
-            return func(*args, **(kwargs or {}))
-
     x, t = tiny_data
     tiny.train()
     with RecordConvBackward() as record:
