@@ -28,6 +28,14 @@ def find_layer(model: nn.Module, layer) -> tuple[str, nn.Module]:
                     f"got {type(layer).__name__}")
 
 
+def check_feature_map(output) -> torch.Tensor:
+    """A layer's output, checked to be an (N, C, h, w) tensor: a ValueError naming ``layer`` otherwise."""
+    if not isinstance(output, torch.Tensor) or output.ndim != 4:
+        shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+        raise ValueError(f"layer: expected a layer whose output is a (N, channels, h, w) feature map, got {shape}")
+    return output
+
+
 class _Stop(Exception):
     """Raised by the hook to end a forward pass once the layer has run (nothing after it is needed)."""
 
@@ -43,9 +51,7 @@ def activations_of(module: nn.Module, *, stop: bool = False) -> Iterator[list[to
     outputs: list[torch.Tensor] = []
 
     def keep(_module, _inputs, output):
-        if not isinstance(output, torch.Tensor) or output.ndim != 4:
-            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
-            raise ValueError(f"layer: expected a layer whose output is a (N, channels, h, w) feature map, got {shape}")
+        check_feature_map(output)
         outputs.append(output)
         if stop:
             raise _Stop
@@ -97,9 +103,7 @@ def ablated(model: nn.Module, layer, channels) -> Iterator[torch.Tensor]:
     chosen: list[torch.Tensor] = []
 
     def zero(_module, _inputs, output):
-        if not isinstance(output, torch.Tensor) or output.ndim != 4:
-            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
-            raise ValueError(f"layer: expected a layer whose output is a (N, channels, h, w) feature map, got {shape}")
+        check_feature_map(output)
         if not chosen:
             chosen.append(check_channels(channels, output.shape[1], "channels"))
         output = output.clone()

@@ -70,3 +70,13 @@ def tiny():
 def tiny_data():
     g = torch.Generator().manual_seed(1)
     return torch.rand(3, 3, 16, 16, generator=g), torch.tensor([0, 3, 4])
+
+
+@pytest.fixture
+def resnet18():
+    """torchvision's ResNet-18, randomly initialised (seeded), on two random 64x64 images, with its own top classes."""
+    torchvision = pytest.importorskip("torchvision")
+    torch.manual_seed(0)
+    model = torchvision.models.resnet18(weights=None, num_classes=10).eval()
+    x = torch.rand(2, 3, 64, 64)
+    return model, x, model(x).argmax(1)

@@ -189,12 +189,8 @@ def test_grad_cam_matches_captum(which, tiny, tiny_data, zoonet, zoo):
     close(got, _captum_grad_cam(model, layer, x, t))
 
 
-def test_grad_cam_on_resnet18_with_inplace_relus():
-    torchvision = pytest.importorskip("torchvision")
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None, num_classes=10).eval()
-    x = torch.rand(2, 3, 64, 64)
-    t = model(x).argmax(1)
+def test_grad_cam_on_resnet18_with_inplace_relus(resnet18):
+    model, x, t = resnet18
     close(grad_cam(model, x, t, model.layer4), _captum_grad_cam(model, model.layer4, x, t))
     # bn2's output is changed in place afterwards (out += identity; relu(inplace=True)): the map must be the
     # one of the same network without in-place operations

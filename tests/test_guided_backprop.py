@@ -75,13 +75,9 @@ def test_matches_captum(which, tiny, tiny_data, zoonet, zoo):
     assert not torch.allclose(got, saliency_map(model, x, t))
 
 
-def test_inplace_relus_reused_relus_and_residuals_resnet18():
+def test_inplace_relus_reused_relus_and_residuals_resnet18(resnet18):
     """torchvision's ResNet: ReLU(inplace=True), one ReLU module called twice per block, ``out += identity``."""
-    torchvision = pytest.importorskip("torchvision")
-    torch.manual_seed(0)
-    model = torchvision.models.resnet18(weights=None, num_classes=10).eval()
-    x = torch.rand(2, 3, 64, 64)
-    t = model(x).argmax(1)
+    model, x, t = resnet18
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every ReLU of a ResNet is an nn.ReLU module: no warning
         with_inplace = guided_backprop(model, x, t)

@@ -10,6 +10,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .._checks import as_target, check_choice, check_model
+from ..layers import check_feature_map
 from ..model_state import frozen_eval
 from ..objectives import OBJECTIVES, objective_value
 from ._core import _checked_forward, _input_grad, _prepare
@@ -111,9 +112,7 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target, layer: nn.Module) -
     outputs: list[torch.Tensor] = []
 
     def keep_output(module, inputs, output):
-        if not isinstance(output, torch.Tensor) or output.ndim != 4:
-            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
-            raise ValueError(f"layer: expected a layer whose output is a (N, channels, h, w) feature map, got {shape}")
+        check_feature_map(output)
         activations = output.detach().requires_grad_(True)  # the graph starts here: nothing below is needed
         outputs.append(activations)
         return activations.clone()  # later in-place ops change the copy, not the activations we keep
