@@ -7,9 +7,11 @@ as that message alone, without a traceback.
 
 The grading steps every check is built from:
 
-* ``call(function, *args)`` runs the learner's function (``learner_code`` is the same as a
+* ``call(function, *args, unavailable=...)`` runs the learner's function (``learner_code`` is the same as a
   ``with`` block): a left-in ``raise NotImplementedError`` becomes ``NotDoneYet``, any other
-  error an ``ExerciseError`` that shows it and the learner's line it came from;
+  error an ``ExerciseError`` that shows it and the learner's line it came from; the helper
+  functions listed in ``unavailable`` are switched off meanwhile (``helpers_unavailable``), so an
+  exercise that asks for a method cannot be passed by calling the course's implementation of it;
 * ``expect_tensor`` checks the answer's type, shape, dtype and finiteness;
 * ``close``/``difference`` compare it with the reference (``torch.allclose`` tolerances, in
   float64), ``difference`` saying in words what differs;
@@ -19,6 +21,7 @@ The grading steps every check is built from:
 """
 from __future__ import annotations
 
+import sys
 import sysconfig
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -101,9 +104,56 @@ def learner_code(who: str | Callable = "your function", raised: str | None = Non
                             + _learner_line(error) + _hint(hint)) from error
 
 
-def call(function: Callable, *args, **kwargs):
-    """``function(*args, **kwargs)``, the learner's function, run inside ``learner_code``."""
-    with learner_code(function):
+class HelperUnavailable(ExerciseError):
+    """The learner's code called a helper that the exercise asks them to write themselves."""
+
+
+def _blocked(function: Callable, instead: str) -> Callable:
+    name = f"{function.__module__.split('.')[0]}.{function.__name__}"
+
+    def blocked(*args, **kwargs):
+        raise HelperUnavailable(f"`{name}` is switched off in this exercise: the point is to write it yourself."
+                                + _hint(instead))
+
+    blocked.__name__ = function.__name__
+    return blocked
+
+
+@contextmanager
+def helpers_unavailable(functions: Iterable[Callable], instead: str,
+                        namespaces: Iterable[dict] = ()) -> Iterator[None]:
+    """Inside the block, each of ``functions`` raises ``HelperUnavailable`` (with the hint ``instead``) when called.
+
+    It is replaced wherever it is bound: in every loaded ``helpers`` module (so ``helpers.f``,
+    ``helpers.attribution.f`` and helpers that call it internally are all switched off) and in
+    ``namespaces`` (e.g. the learner's function's ``__globals__``: the notebook's names). Every
+    binding is put back on leaving the block, also after an error.
+    """
+    functions = list(functions)
+    blockers = {id(f): _blocked(f, instead) for f in functions}
+    modules = [vars(module) for name, module in list(sys.modules.items())
+               if module is not None and (name == "helpers" or name.startswith("helpers."))]
+    replaced: list[tuple[dict, str, Callable]] = []
+    try:
+        for namespace in [*modules, *namespaces]:
+            for key, value in list(namespace.items()):
+                if id(value) in blockers and any(value is f for f in functions):
+                    replaced.append((namespace, key, value))
+                    namespace[key] = blockers[id(value)]
+        yield
+    finally:
+        for namespace, key, value in reversed(replaced):
+            namespace[key] = value
+
+
+def call(function: Callable, *args, unavailable: Sequence[Callable] = (), instead: str = "", **kwargs):
+    """``function(*args, **kwargs)``, the learner's function, run inside ``learner_code``.
+
+    ``unavailable`` helpers are switched off meanwhile (``helpers_unavailable``, also in the
+    function's own globals); ``instead`` says what to use in their place.
+    """
+    namespaces = [function.__globals__] if hasattr(function, "__globals__") else []
+    with helpers_unavailable(unavailable, instead, namespaces), learner_code(function):
         return function(*args, **kwargs)
 
 
@@ -193,5 +243,5 @@ def expect_match(got: torch.Tensor, expected: torch.Tensor, name: str = "your an
     raise ExerciseError(message + _hint(hint))
 
 
-__all__ = ["ExerciseError", "Mistake", "NotDoneYet", "call", "close", "diagnose", "difference", "expect",
-           "expect_match", "expect_tensor", "learner_code", "passed"]
+__all__ = ["ExerciseError", "HelperUnavailable", "Mistake", "NotDoneYet", "call", "close", "diagnose", "difference", "expect",
+           "expect_match", "expect_tensor", "helpers_unavailable", "learner_code", "passed"]
