@@ -5,15 +5,20 @@
     python scripts/course_tools.py check      # exit 1 if either is out of date (used by the tests)
 
 The repository address is read from pyproject.toml ([project.urls] Repository), its only home.
-Student versions: the code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
-``# YOUR CODE HERE`` + ``raise NotImplementedError()``, lines between ``### BEGIN HIDDEN TESTS`` and
-``### END HIDDEN TESTS`` are removed, and all outputs are cleared (the nbgrader conventions).
+The source notebooks are nbgrader source notebooks: ``stamp`` gives each exercise cell (the code
+between ``### BEGIN SOLUTION`` and ``### END SOLUTION``) and the check cell after it nbgrader's cell
+metadata, and ``student`` runs ``nbgrader generate_assignment`` on them (the one way student
+versions are made): solutions become ``# YOUR CODE HERE`` + ``raise NotImplementedError()``,
+``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` lines are removed, outputs are cleared.
 """
 from __future__ import annotations
 
 import copy
+import os
 import re
+import subprocess
 import sys
+import tempfile
 import tomllib
 from pathlib import Path
 
@@ -51,9 +56,10 @@ def _stamped(cell, role: str) -> bool:
     return cell.get("metadata", {}).get("course") == role
 
 
-def stamp(notebook, relative_path: str):
-    """Return a copy of ``notebook`` whose first two cells are the Colab badge and the setup cell."""
-    notebook = copy.deepcopy(notebook)
+def stamp(notebook, relative_path: str, stem: str):
+    """Return a copy of ``notebook`` whose first two cells are the Colab badge and the setup cell, and
+    whose exercise cells carry nbgrader's metadata (``grading_metadata``)."""
+    notebook = grading_metadata(notebook, stem)
     cells = [c for c in notebook.cells if not (_stamped(c, "colab-badge") or _stamped(c, "colab-setup"))]
     badge = nbformat.v4.new_markdown_cell(badge_source(relative_path), metadata={"course": "colab-badge"}, id="colab-badge")
     setup = nbformat.v4.new_code_cell(setup_source(), metadata={"course": "colab-setup"}, id="colab-setup")
@@ -64,22 +70,72 @@ def stamp(notebook, relative_path: str):
     return notebook
 
 
-SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION[^\n]*\n.*?^[ \t]*### END SOLUTION[^\n]*(\n|$)", re.S | re.M)
-HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[^\n]*\n.*?^[ \t]*### END HIDDEN TESTS[^\n]*(\n|$)", re.S | re.M)
+def _solution_name(source: str, k: int) -> str:
+    match = re.search(r"^\s*def (\w+)", source, re.M)
+    return match[1].replace("_", "-") if match else f"answer-{k}"
 
 
-def student_version(notebook, relative_path: str):
-    """The learner's copy: solutions replaced by a stub, hidden tests removed, outputs cleared."""
-    notebook = stamp(notebook, relative_path)
+def grading_metadata(notebook, stem: str):
+    """Return a copy of ``notebook`` whose exercise cells carry nbgrader's cell metadata.
+
+    A code cell with ``### BEGIN SOLUTION`` is an "autograded answer" (``solution``); the next
+    code cell that calls a ``check_…`` function is its "autograder test" (``grade``, locked, worth
+    the points it already had, else 1). Every other cell loses stale nbgrader metadata. The ids are
+    ``{stem}-{function}`` and ``{stem}-{function}-check``.
+    """
+    notebook = copy.deepcopy(notebook)
+    answer = None
+    k = 0
     for cell in notebook.cells:
-        if cell.cell_type == "code":
-            source = SOLUTION.sub(lambda m: f"{m[1]}# YOUR CODE HERE\n{m[1]}raise NotImplementedError()\n", cell.source)
-            cell.source = HIDDEN.sub("", source).rstrip("\n")
-            cell.outputs = []
-            cell.execution_count = None
-        cell.metadata.pop("execution", None)  # timestamps of the run the outputs came from
-    notebook.metadata.pop("widgets", None)
+        old = cell.metadata.pop("nbgrader", {})
+        if cell.cell_type != "code":
+            continue
+        if "### BEGIN SOLUTION" in cell.source:
+            k += 1
+            answer = f"{stem}-{_solution_name(cell.source, k)}"
+            cell.metadata["nbgrader"] = dict(grade=False, grade_id=answer, locked=False, schema_version=3,
+                                             solution=True, task=False)
+        elif answer is not None and re.search(r"^\s*check_\w+\(", cell.source, re.M):
+            cell.metadata["nbgrader"] = dict(grade=True, grade_id=f"{answer}-check", locked=True,
+                                             points=old.get("points", 1), schema_version=3, solution=False,
+                                             task=False)
+            answer = None
     return notebook
+
+
+def run_nbgrader(*args: str, root: Path) -> None:
+    """``nbgrader ARGS`` in the course directory ``root`` (its own gradebook); raise with nbgrader's log if it fails."""
+    command = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={root}",
+               f"--CourseDirectory.db_url=sqlite:///{root / 'gradebook.db'}", "--force"]
+    # nbgrader runs the `alembic` command of its own environment: put that environment's bin/ first on PATH
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    result = subprocess.run(command, cwd=root, capture_output=True, text=True, env={**os.environ, "PATH": path})
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+
+
+def student_versions(paths: list[Path]) -> dict[str, str]:
+    """The learner's copies of ``paths``, as file texts, made by ``nbgrader generate_assignment``.
+
+    Solutions become ``# YOUR CODE HERE`` + ``raise NotImplementedError()``, hidden tests are
+    removed, outputs cleared, check cells locked and checksummed (so nbgrader can autograde them);
+    each copy's Colab badge points at the student copy.
+    """
+    with tempfile.TemporaryDirectory(prefix="course-nbgrader-") as tmp:
+        root = Path(tmp)
+        (root / "source" / "course").mkdir(parents=True)
+        for path in paths:
+            notebook = stamp(nbformat.read(path, as_version=4), f"notebooks/student/{path.name}", path.stem)
+            nbformat.write(notebook, root / "source" / "course" / path.name)
+        run_nbgrader("generate_assignment", "course", root=root)
+        texts = {}
+        for path in paths:
+            notebook = nbformat.read(root / "release" / "course" / path.name, as_version=4)
+            for cell in notebook.cells:
+                cell.metadata.pop("execution", None)  # timestamps of the run the outputs came from
+            notebook.metadata.pop("widgets", None)
+            texts[path.name] = _text(notebook)
+        return texts
 
 
 def _sources() -> list[Path]:
@@ -94,20 +150,21 @@ def _text(notebook) -> str:
 def main(command: str) -> int:
     stale = []
     STUDENT.mkdir(exist_ok=True)
-    for path in _sources():
+    sources = _sources()
+    students = student_versions(sources) if command in ("student", "check") else {}
+    for path in sources:
         notebook = nbformat.read(path, as_version=4)
-        stamped = stamp(notebook, f"notebooks/{path.name}")
-        student = student_version(notebook, f"notebooks/student/{path.name}")
+        stamped = stamp(notebook, f"notebooks/{path.name}", path.stem)
         target = STUDENT / path.name
-        current_student = target.read_text() if target.exists() else ""
         if command == "stamp":
             nbformat.write(stamped, path)
         elif command == "student":
-            target.write_text(_text(student))
+            target.write_text(students[path.name])
         else:
-            if [c.source for c in stamped.cells] != [c.source for c in notebook.cells]:
-                stale.append(f"{path.name}: Colab badge/setup cell missing or outdated (run: python scripts/course_tools.py stamp)")
-            if _text(student) != current_student:
+            if _text(stamped) != _text(notebook):
+                stale.append(f"{path.name}: Colab badge/setup cell or nbgrader metadata missing or outdated "
+                             "(run: python scripts/course_tools.py stamp)")
+            if students[path.name] != (target.read_text() if target.exists() else ""):
                 stale.append(f"student/{path.name}: out of date (run: python scripts/course_tools.py student)")
     for line in stale:
         print(line)

@@ -28,13 +28,18 @@ def test_every_notebook_has_exercises_with_solutions_and_a_student_stub():
         assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
 
 
-def test_solution_blocks_become_stubs_with_the_same_indentation():
+def test_solution_blocks_become_stubs_with_the_same_indentation(tmp_path):
     notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.cells = [nbformat.v4.new_code_cell(
-        "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n\n"
-        "### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS\nprint('done')", id="a")]
-    student = course_tools.student_version(notebook, "notebooks/student/x.ipynb")
-    assert student.cells[-1].source == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint('done')"
+        "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION\n\nprint('done')", id="a"),
+        nbformat.v4.new_code_cell("check_f(f)\n### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS", id="b")]
+    nbformat.write(notebook, tmp_path / "99_x.ipynb")
+    student = nbformat.reads(course_tools.student_versions([tmp_path / "99_x.ipynb"])["99_x.ipynb"], as_version=4)
+    assert student.cells[-2].source == "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nprint('done')"
+    assert student.cells[-2].metadata["nbgrader"]["grade_id"] == "99_x-f"
+    assert student.cells[-1].source == "check_f(f)" and student.cells[-1].metadata["nbgrader"]["grade"]
+    assert "notebooks/student/99_x.ipynb" in student.cells[0].source
 
 
 def test_the_repository_address_lives_in_one_place():

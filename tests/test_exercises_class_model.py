@@ -1,94 +1,178 @@
-"""The check of notebook 06's exercise: passes on the solution, fails with its message on typical mistakes."""
+"""The check of notebook 06's exercise (the whole class-model loop): passes on the solution, fails with its
+message on the stub, on the helpers that would do it and on typical mistakes, and leaves everything as it was."""
 import pytest
 import torch
 
-from helpers.exercises import ExerciseError
-from helpers.exercises.class_model import check_ascent_step
+import helpers
+import helpers.ascent
+from helpers import class_model_visualization
+from helpers.ascent import ascend
+from helpers.exercises import ExerciseError, HelperUnavailable, NotDoneYet
+from helpers.exercises.class_model import check_class_model_loop
+from helpers.filters import gaussian_blur
 
 
-def make_step(objective="score", sign=1.0, centre=0.5, use_l2=True, scale_lr=True, backward=False, in_place=False,
-              l2_sign=1.0, dtype=None):
-    def ascent_step(model, image, target, lr, l2):
-        x = image if in_place else image.detach().clone()
-        x.requires_grad_(True)
-        scores = model(x)
-        if objective == "score":
-            gain = scores[:, target].sum()
-        elif objective == "softmax":
-            gain = scores.softmax(1)[:, target].sum()
-        else:
-            gain = scores.log_softmax(1)[:, target].sum()
-        if use_l2:
-            gain = gain - l2_sign * l2 * (x - centre).square().sum()
-        if backward:
-            gain.backward()
-            grad = x.grad
-        else:
-            (grad,) = torch.autograd.grad(gain, x)
-        step = (lr if scale_lr else 1.0) * sign * grad
-        if in_place:
-            with torch.no_grad():
-                image.add_(step)
-                return image.detach()
-        new = (x + step).detach()
-        return new if dtype is None else new.to(dtype)
-
-    return ascent_step
+def solution(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
+    """The loop as a learner writes it (the image rolled, the step taken, the image rolled back)."""
+    image = torch.full((1, *shape), 0.5, device=next(model.parameters()).device)
+    for step in range(steps):
+        dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
+        x = torch.roll(image, (dy, dx), dims=(2, 3)).requires_grad_(True)
+        objective = model(x)[0, target] - l2 * ((x - 0.5) ** 2).sum()
+        (grad,) = torch.autograd.grad(objective, x)
+        image = torch.roll(x.detach() + lr * grad, (-dy, -dx), dims=(2, 3)).clamp(0, 1)
+        if blur_every and (step + 1) % blur_every == 0:
+            image = gaussian_blur(image, blur_sigma)
+    return image
 
 
-def solution(model, image, target, lr, l2):  # as in the notebook
-    image = image.detach().clone().requires_grad_(True)
-    objective = model(image)[:, target].sum() - l2 * ((image - 0.5) ** 2).sum()
-    (grad,) = torch.autograd.grad(objective, image)
-    return (image + lr * grad).detach()
+def through_the_roll(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
+    """Another right loop: the gradient taken for the unrolled image, through torch.roll, in place."""
+    image = torch.full((1, *shape), 0.5, requires_grad=True)
+    for step in range(steps):
+        shift = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
+        score = model(torch.roll(image, shift, dims=(2, 3)))[:, target].sum()
+        (grad,) = torch.autograd.grad(score - l2 * (image - 0.5).square().sum(), image)
+        with torch.no_grad():
+            image.add_(lr * grad).clamp_(0, 1)
+            if blur_every and (step + 1) % blur_every == 0:
+                image.copy_(gaussian_blur(image, blur_sigma))
+    return image.detach()
 
 
-def test_passes_on_the_solution(capsys):
-    check_ascent_step(solution)
-    check_ascent_step(make_step())
+def make_loop(objective="score", sign=1.0, centre=0.5, use_l2=True, clamp=True, roll_back=True, backward=False,
+              detach=True, blur="after", scale_lr=True):
+    """``solution`` with one typical mistake."""
+    def my_class_model(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
+        image = torch.full((1, *shape), 0.5)
+        for step in range(steps):
+            dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
+            x = torch.roll(image, (dy, dx), dims=(2, 3))
+            if not x.requires_grad:  # without detaching, x is part of the growing graph from step 1 on
+                x.requires_grad_(True)
+            scores = model(x)
+            if objective == "softmax":
+                scores = scores.softmax(1)
+            elif objective == "log_softmax":
+                scores = scores.log_softmax(1)
+            gain = scores[0, target] - (l2 * ((x - centre) ** 2).sum() if use_l2 else 0)
+            if backward:
+                gain.backward()
+                grad = x.grad
+            else:
+                (grad,) = torch.autograd.grad(gain, x)
+            new = (x.detach() if detach else x) + sign * (lr if scale_lr else 1.0) * grad
+            image = torch.roll(new, (-dy, -dx), dims=(2, 3)) if roll_back else new
+            if clamp:
+                image = image.clamp(0, 1)
+            if blur_every and {"after": (step + 1) % blur_every == 0, "every": True, "never": False}[blur]:
+                image = gaussian_blur(image, blur_sigma)
+        return image
+
+    return my_class_model
+
+
+def test_passes_on_the_solution(capsys, zoonet, model_state):
+    state = model_state(zoonet)
+    check_class_model_loop(solution, zoonet)
+    check_class_model_loop(through_the_roll, zoonet)
     assert capsys.readouterr().out.startswith("✓ Correct!")
+    state.assert_unchanged(zoonet)
 
 
-def test_fails_on_the_stub():
-    def stub(model, image, target, lr, l2):
+def test_fails_on_the_stub(zoonet):
+    def stub(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
         raise NotImplementedError
 
-    with pytest.raises(ExerciseError, match="NotImplementedError"):
-        check_ascent_step(stub)
+    with pytest.raises(NotDoneYet):
+        check_class_model_loop(stub, zoonet)
 
 
-def test_fails_when_nothing_is_returned():
-    with pytest.raises(ExerciseError, match="None"):
-        check_ascent_step(lambda model, image, target, lr, l2: None)
+def test_fails_when_nothing_is_returned(expect_failure, zoonet):
+    expect_failure(check_class_model_loop, lambda *args, **kwargs: None, zoonet, words=["None"])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(sign=-1.0), "descent"),
-    (dict(objective="softmax"), "softmax"),
-    (dict(objective="log_softmax"), "log-softmax"),
-    (dict(use_l2=False), "L2 penalty is missing"),
-    (dict(centre=0.0), "mid-grey"),
-    (dict(l2_sign=-1.0), "wrong sign"),
-    (dict(dtype=torch.float64), "float64"),
-    (dict(scale_lr=False), "not scaled by lr"),
-    (dict(backward=True), "parameters got gradients"),
-    (dict(in_place=True), "in place"),
+@pytest.mark.parametrize("name", ["class_model_visualization", "feature_visualization", "input_gradient"])
+def test_fails_on_a_helper_that_does_it(name, zoonet):
+    def via_helpers(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
+        if name == "class_model_visualization":
+            return helpers.class_model_visualization(model, target, optimizer="sgd", lr=lr, l2=l2, steps=steps,
+                                                     jitter=jitter, blur_every=blur_every, blur_sigma=blur_sigma,
+                                                     noise=0.0, image_shape=shape, progress=False).images
+        if name == "feature_visualization":
+            return helpers.feature_visualization(model, "features", 0).images
+        return helpers.input_gradient(model, torch.full((1, *shape), 0.5), target)
+
+    with pytest.raises(HelperUnavailable, match=f"helpers.{name}` is switched off"):
+        check_class_model_loop(via_helpers, zoonet)
+    assert getattr(helpers, name).__module__ != "helpers.exercises"   # put back after the check
+    assert helpers.class_model_visualization is helpers.class_model.class_model_visualization
+
+
+def test_fails_on_a_helper_imported_into_the_learners_globals(zoonet):
+    # class_model_visualization and ascend are imported at the top of this file: the functions' globals
+    def via_import(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
+        return class_model_visualization(model, target, progress=False).images
+
+    def via_engine(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
+        return ascend(None, 1, shape, None, matrix=None, device="cpu", dtype=torch.float32, desc="")
+
+    for function in (via_import, via_engine):
+        with pytest.raises(HelperUnavailable, match="switched off"):
+            check_class_model_loop(function, zoonet)
+    assert via_import.__globals__["class_model_visualization"] is helpers.class_model.class_model_visualization
+    assert helpers.ascent.ascend is ascend and helpers.class_model.ascend is ascend
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(sign=-1.0), ["gradient descent"]),
+    (dict(use_l2=False), ["L2 penalty is missing"]),
+    (dict(centre=0.0), ["mid-grey"]),
+    (dict(objective="softmax"), ["softmax probability"]),
+    (dict(objective="log_softmax"), ["log-softmax"]),
+    (dict(scale_lr=False), ["not scaled by lr"]),
+    (dict(clamp=False), ["outside [0, 1]", "clamp"]),
+    (dict(roll_back=False), ["jitter is never rolled back", "with jitter 2"]),
+    (dict(blur="never"), ["never blurred"]),
+    (dict(blur="every"), ["after every step"]),
+    (dict(backward=True), ["parameters got gradients", ".backward()"]),
+    (dict(detach=False), ["attached to the autograd graph"]),
 ])
-def test_fails_with_its_message_on_typical_mistakes(kwargs, message):
-    with pytest.raises(ExerciseError, match=message):
-        check_ascent_step(make_step(**kwargs))
+def test_fails_with_its_message_on_typical_mistakes(kwargs, words, expect_failure, zoonet, model_state):
+    state = model_state(zoonet)
+    expect_failure(check_class_model_loop, make_loop(**kwargs), zoonet, words=words)
+    state.assert_unchanged(zoonet)
 
 
-def test_the_check_leaves_the_global_random_state_alone():
+def test_fails_when_the_loop_changes_the_models_mode(expect_failure, zoonet, model_state):
+    def trains(model, *args, **kwargs):
+        model.train()
+        return solution(model, *args, **kwargs)
+
+    state = model_state(zoonet)
+    expect_failure(check_class_model_loop, trains, zoonet, words=["train/eval mode"])
+    state.assert_unchanged(zoonet)
+
+
+def test_fails_on_the_trained_model_when_the_goose_does_not_win(expect_failure, zoonet):
+    def weak(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
+        # right on the small models, far too few steps on the 64 x 64 one
+        return solution(model, target, shape, steps if shape[1] < 64 else 2, lr, l2, jitter, blur_every, blur_sigma,
+                        generator)
+
+    expect_failure(check_class_model_loop, weak, zoonet, words=["trained ZooNet", "reference loop reaches"])
+
+
+def test_the_check_leaves_the_global_random_state_alone(zoonet):
     torch.manual_seed(123)
     expected = torch.rand(3)
     torch.manual_seed(123)
-    check_ascent_step(solution)
+    check_class_model_loop(solution, zoonet)
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_fails_on_a_wrong_shape_and_on_something_else():
-    with pytest.raises(ExerciseError, match="shape"):
-        check_ascent_step(lambda model, image, target, lr, l2: image[0])
-    with pytest.raises(ExerciseError, match="differs"):
-        check_ascent_step(lambda model, image, target, lr, l2: image + 0.01)
+def test_fails_on_a_wrong_shape_and_on_something_else(expect_failure, zoonet):
+    expect_failure(check_class_model_loop, lambda model, target, shape, *args, **kwargs: torch.full(shape, 0.5),
+                   zoonet, words=["shape"])
+    expect_failure(check_class_model_loop, lambda model, target, shape, *args, **kwargs: torch.full((1, *shape), 0.6),
+                   zoonet, words=["differs"])

@@ -1,76 +1,192 @@
-"""Checks for notebook 06 (class model visualization)."""
+"""Checks for notebook 06 (class model visualization): the learner writes the whole class-model loop."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
+from ..ascent import ascend
+from ..attribution import input_gradient
+from ..class_model import class_model_visualization
+from ..feature_visualization import feature_visualization
+from ..filters import gaussian_blur
 from ..models import LinearClassifier, ZooNet
 from ..objectives import GREY, objective_value
-from . import Mistake, call, expect, expect_match, expect_tensor, passed
+from ..toyzoo import CLASSES
+from . import ExerciseError, Mistake, call, expect, expect_match, expect_tensor, passed
+
+#: the helpers that would do the exercise: switched off while the learner's loop runs
+UNAVAILABLE = (class_model_visualization, ascend, feature_visualization, input_gradient)
+INSTEAD = ("write the loop yourself with torch.roll, torch.autograd.grad and clamp; for the blur, "
+           "`gaussian_blur` from helpers.filters is allowed.")
+
+#: the full configuration run on the course's trained ZooNet (plain gradient ascent, as notebook 06's section 1)
+FULL = dict(steps=40, lr=3.0, l2=1e-3, jitter=2, blur_every=4, blur_sigma=0.5)
+#: the learner's target score on the trained model must reach this share of the reference loop's
+#: (measured: over 20 jitter seeds the lowest goose score was 0.86 of the highest)
+SCORE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Loop:
+    """How a class-model loop runs; the defaults are the right loop, the other values typical mistakes.
+
+    objective: what is climbed ("score", "softmax", "log_softmax"); sign: +1 ascent, -1 descent;
+    centre, l2_sign: the L2 penalty is l2_sign * l2 * ||x - centre||^2 (centre None: no penalty);
+    scale_lr: multiply the gradient by lr; start: the grey level the image starts from;
+    clamp: clip to [0, 1] after every step; roll_back: after the step roll by -roll_back * shift
+    (1: back, 0: not at all, -1: further the same way); blur: "after" (after steps blur_every,
+    2 blur_every, ...), "never", "every" (every step) or "early" (steps 0, blur_every, ...).
+    """
+
+    objective: str = "score"
+    sign: float = 1.0
+    centre: float | None = GREY
+    l2_sign: float = 1.0
+    scale_lr: bool = True
+    start: float = GREY
+    clamp: bool = True
+    roll_back: int = 1
+    blur: str = "after"
+
+    def run(self, model, target: int, shape, steps: int, lr: float, l2: float, jitter: int, blur_every: int,
+            blur_sigma: float, generator: torch.Generator) -> torch.Tensor:
+        """The (1, C, H, W) image after ``steps`` steps, on the CPU; each step's shift is
+        ``torch.randint(-jitter, jitter + 1, (2,), generator=generator)``."""
+        device = next(model.parameters()).device
+        image = torch.full((1, *shape), self.start, device=device)
+        for step in range(steps):
+            dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
+            seen = torch.roll(image, (dy, dx), dims=(2, 3)).requires_grad_(True)
+            gain = objective_value(model(seen), torch.tensor([target]), self.objective).sum()
+            if self.centre is not None:
+                gain = gain - self.l2_sign * l2 * (seen - self.centre).square().sum()
+            (grad,) = torch.autograd.grad(gain, seen)
+            seen = seen.detach() + self.sign * (lr if self.scale_lr else 1.0) * grad
+            image = torch.roll(seen, (-self.roll_back * dy, -self.roll_back * dx), dims=(2, 3))
+            if self.clamp:
+                image = image.clamp(0.0, 1.0)
+            if blur_every and self._blurs(step, blur_every):
+                image = gaussian_blur(image, blur_sigma)
+        return image.cpu()
+
+    def _blurs(self, step: int, every: int) -> bool:
+        return {"after": (step + 1) % every == 0, "never": False, "every": True, "early": step % every == 0}[self.blur]
+
+
+MISTAKES = [
+    (Loop(sign=-1.0), "the image moved *down* the objective: that is gradient descent.",
+     "ascent adds the gradient: image + lr * grad."),
+    (Loop(centre=None), "the L2 penalty is missing.",
+     "subtract l2 * ((x - 0.5) ** 2).sum() from the score before taking the gradient."),
+    (Loop(centre=0.0), "the L2 penalty pulls towards 0 (black), not towards mid-grey 0.5.",
+     "penalize (x - 0.5), not x."),
+    (Loop(l2_sign=-1.0), "the L2 penalty has the wrong sign: it pushes the image away from grey.",
+     "the objective is score MINUS l2 * ||x - 0.5||^2."),
+    (Loop(objective="softmax"), "this climbs the softmax probability, not the raw score.",
+     "use the unnormalized score model(x)[0, target], without softmax."),
+    (Loop(objective="log_softmax"), "this climbs the log-softmax, not the raw score.",
+     "use the unnormalized score model(x)[0, target], without log_softmax."),
+    (Loop(scale_lr=False), "the step is not scaled by lr.", "add lr * grad, not grad."),
+    (Loop(start=0.0), "the image started from black (0), not from mid-grey (0.5).",
+     "start from torch.full((1, *shape), 0.5)."),
+    (Loop(roll_back=0), "the jitter is never rolled back: the image drifts by every step's shift.",
+     "after the step, roll the image back: torch.roll(x, (-dy, -dx), dims=(2, 3))."),
+    (Loop(roll_back=-1), "the jitter is rolled further instead of back: roll back by (-dy, -dx).",
+     "torch.roll(x, (-dy, -dx), dims=(2, 3)) undoes torch.roll(image, (dy, dx), dims=(2, 3))."),
+    (Loop(blur="never"), "the image is never blurred.",
+     "after steps blur_every, 2 * blur_every, ...: image = gaussian_blur(image, blur_sigma)."),
+    (Loop(blur="every"), "the image is blurred after every step, not every blur_every steps.",
+     "blur when (step + 1) % blur_every == 0."),
+    (Loop(blur="early"), "the blur comes one step early (after steps 0, blur_every, ...).",
+     "blur when (step + 1) % blur_every == 0, i.e. after steps blur_every, 2 * blur_every, ..."),
+]
 
 
 def _cases():
-    """(model, image, target, lr, l2) cases: a linear model (known gradient) and a small CNN."""
+    """(what, model, target, shape, settings): small seeded models (a linear one, whose gradient is its
+    weights, and a small CNN) in the deterministic configuration, then with blur, then with jitter."""
     with torch.random.fork_rng(devices=[]):  # seeded weights, without touching the learner's random state
         torch.manual_seed(0)
         linear = LinearClassifier(num_classes=4, image_shape=(3, 8, 8)).eval()
         cnn = ZooNet(num_classes=5, width=4).eval()
-    generator = torch.Generator().manual_seed(1)
+    still = dict(jitter=0, blur_every=0, blur_sigma=0.5)
     return [
-        (linear, GREY + 0.2 * torch.randn(1, 3, 8, 8, generator=generator), 2, 0.3, 0.05),
-        (cnn, torch.rand(1, 3, 16, 16, generator=generator), 4, 2.0, 0.1),
+        ("a LinearClassifier, no jitter or blur", linear, 2, (3, 8, 8), dict(steps=6, lr=2.0, l2=0.05, **still)),
+        ("a small ZooNet, no jitter or blur", cnn, 4, (3, 16, 16), dict(steps=6, lr=4.0, l2=0.1, **still)),
+        ("a small ZooNet with blur every 2 steps", cnn, 1, (3, 16, 16),
+         dict(steps=5, lr=4.0, l2=0.1, jitter=0, blur_every=2, blur_sigma=0.7)),
+        ("a LinearClassifier with jitter 2 and blur every 3 steps", linear, 1, (3, 8, 8),
+         dict(steps=7, lr=2.0, l2=0.05, jitter=2, blur_every=3, blur_sigma=0.5)),
     ]
 
 
-def _gradient(model, image, target, objective: str, l2: float, centre: float | None = GREY) -> torch.Tensor:
-    x = image.detach().clone().requires_grad_(True)
-    scores = model(x)
-    gain = objective_value(scores, torch.full((len(x),), target), objective).sum()
-    if centre is not None:
-        gain = gain - l2 * (x - centre).square().sum()
-    return torch.autograd.grad(gain, x)[0]
+def _run(my_class_model, model, target: int, shape, settings: dict, seed: int, what: str) -> torch.Tensor:
+    """The learner's image (1, C, H, W), on the CPU, after checking the model was left alone and the result's type."""
+    training = [m.training for m in model.modules()]
+    grads = [p.grad for p in model.parameters()]
+    try:
+        result = call(my_class_model, model, target, shape, generator=torch.Generator().manual_seed(seed),
+                      unavailable=UNAVAILABLE, instead=INSTEAD, **settings)
+    except ExerciseError as error:
+        if isinstance(error.__cause__, RuntimeError) and "grad" in str(error.__cause__):
+            raise ExerciseError(f"{error}\n  Hint: take each step on a fresh leaf, "
+                                "x = torch.roll(image, ...).requires_grad_(True) with image detached, and "
+                                "detach the new image (x.detach() + lr * grad).") from error.__cause__
+        raise
+    finally:
+        changed_grads = any(p.grad is not g for p, g in zip(model.parameters(), grads))
+        changed_mode = [m.training for m in model.modules()] != training
+        for p, g in zip(model.parameters(), grads):  # leave the caller's model as it was
+            p.grad = g
+        for m, flag in zip(model.modules(), training):
+            m.training = flag
+    expect(not changed_grads, f"on {what}: the model's parameters got gradients: you called .backward() on its output.",
+           "use torch.autograd.grad(objective, x) to get the gradient for the image only.")
+    expect(not changed_mode, f"on {what}: your function changed the model's train/eval mode.",
+           "leave the model as it is given (in eval mode): no model.train() or model.eval().")
+    expect(not (isinstance(result, torch.Tensor) and result.requires_grad),
+           f"on {what}: the returned image is still attached to the autograd graph (requires_grad=True), "
+           "so the graph grows with every step.",
+           "detach the image after each step: x.detach() + lr * grad.")
+    result = expect_tensor(result, "my_class_model(...)", shape=(1, *shape), dtype=torch.float32)
+    expect(result.min() >= 0 and result.max() <= 1,
+           f"on {what}: the image's values run from {result.min():.3g} to {result.max():.3g}, outside [0, 1].",
+           "clamp the image to [0, 1] after every step: image.clamp(0, 1).")
+    return result
 
 
-def _mistakes(model, image, target, lr, l2) -> list[Mistake]:
-    """The typical wrong steps, each computed only when the answer is not the right one."""
-    def step(objective="score", l2=l2, centre=GREY, lr=lr):
-        return image + lr * _gradient(model, image, target, objective, l2, centre)
+def check_class_model_loop(my_class_model, model) -> None:
+    """Check ``my_class_model(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator)``:
+    plain gradient ascent on S_target(x) − l2 ‖x − 0.5‖² from mid-grey, with jitter (rolled back), clamping
+    to [0, 1] and a blur every ``blur_every`` steps, returning the (1, C, H, W) image.
 
-    return [
-        Mistake(lambda: step(lr=-lr), "the image moved *down* the objective: that is gradient descent.",
-                "ascent adds the gradient: image + lr * grad (or minimize the negative objective)."),
-        Mistake(lambda: step(centre=None), "the L2 penalty is missing.",
-                "subtract l2 * ((image - 0.5) ** 2).sum() from the score before taking the gradient."),
-        Mistake(lambda: step(centre=0.0), "the L2 penalty pulls towards 0 (black), not towards mid-grey 0.5.",
-                "penalize (image - 0.5), not image."),
-        Mistake(lambda: step(l2=-l2), "the L2 penalty has the wrong sign: it pushes the image away from grey.",
-                "the objective is score MINUS l2 * ||image - 0.5||^2."),
-        Mistake(lambda: step("softmax"), "this is the step for the softmax probability, not for the raw score.",
-                "use the unnormalized score model(image)[:, target], without softmax."),
-        Mistake(lambda: step("log_softmax"), "this is the step for the log-softmax, not for the raw score.",
-                "use the unnormalized score model(image)[:, target], without log_softmax."),
-        Mistake(lambda: step(lr=1.0), "the step is not scaled by lr.", "multiply the gradient by lr."),
-    ]
+    model: the course's trained ZooNet (``load_model("zoonet")``); on it the learner's loop must
+    reach about the reference's score for the goose, as the top-1 class.
+    """
+    for seed, (what, small, target, shape, settings) in enumerate(_cases()):
+        result = _run(my_class_model, small, target, shape, settings, seed, what)
 
+        def run(loop=Loop()):
+            return loop.run(small, target, shape, generator=torch.Generator().manual_seed(seed), **settings)
 
-def check_ascent_step(ascent_step) -> None:
-    """Check ``ascent_step(model, image, target, lr, l2)``: one step of gradient ascent on
-    S_target(image) - l2 * ||image - 0.5||^2, returning the new (detached) image."""
-    for model, image, target, lr, l2 in _cases():
-        for p in model.parameters():
-            p.requires_grad_(True)
-            p.grad = None
-        given = image.clone()
-        result = expect_tensor(call(ascent_step, model, given, target, lr, l2), "ascent_step(...)", shape=image.shape,
-                               dtype=image.dtype)
-        expect(torch.equal(given, image), "ascent_step changed the image it was given (in place).",
-               "compute a new tensor, e.g. image.detach().clone().requires_grad_(True), and return image + lr * grad.")
-        expect(all(p.grad is None for p in model.parameters()),
-               "the model's parameters got gradients: you called .backward() on the model's output.",
-               "use torch.autograd.grad(objective, image) to get the gradient for the image only.")
-        expect_match(result, image + lr * _gradient(model, image, target, "score", l2), atol=1e-5, rtol=1e-4,
-                     name=f"on a {type(model).__name__} the new image",
-                     reference="image + lr * grad(S_target - l2 ||image - 0.5||^2)",
-                     mistakes=_mistakes(model, image, target, lr, l2), context=f"on a {type(model).__name__}: ",
-                     hint=f"your step changed pixels by up to {(result - image).abs().max().item():.3g}; take the "
-                          "gradient of the score minus the L2 penalty with respect to the image, then add lr times it.")
-    passed("one step of gradient ascent on S_c(I) − λ‖I − ½‖², with the gradient taken for the image only.")
+        expect_match(result, run(), atol=1e-4, rtol=1e-4, name=f"on {what} your image",
+                     reference="the reference loop's", context=f"on {what}: ",
+                     mistakes=[Mistake(lambda loop=loop: run(loop), message, hint) for loop, message, hint in MISTAKES],
+                     hint="start from 0.5; at each step draw (dy, dx) = torch.randint(-jitter, jitter + 1, (2,), "
+                          "generator=generator), roll, add lr * the gradient of score − L2, roll back, clamp, "
+                          "and blur after every blur_every-th step.")
+
+    goose, shape = CLASSES.index("goose"), (3, 64, 64)
+    result = _run(my_class_model, model, goose, shape, FULL, 0, "the trained ZooNet")
+    reference = Loop().run(model, goose, shape, generator=torch.Generator().manual_seed(0), **FULL)
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        scores, expected = model(result.to(device))[0].cpu(), model(reference.to(device))[0, goose].item()
+    top = CLASSES[int(scores.argmax())] if len(scores) == len(CLASSES) else int(scores.argmax())
+    expect(int(scores.argmax()) == goose and scores[goose] >= SCORE_SHARE * expected,
+           f"on the trained ZooNet (goose, {FULL}) your class model scores the goose {scores[goose]:.3g} "
+           f"(top-1: {top}); the reference loop reaches {expected:.3g}.",
+           "the goose should be the top-1 class with a score of at least half the reference's.")
+    passed(f"your loop draws a goose that ZooNet scores {scores[goose]:.0f} (top-1; the reference: {expected:.0f}), "
+           "with jitter, L2, clamping and blur, and gradients for the image only.")

@@ -2,35 +2,84 @@
 
 ``my_saliency_map(model, images, target)`` -> (N, H, W): Simonyan et al.'s saliency, the
 maximum over colour channels of |∂S_c/∂x|, with S_c the unnormalized score of class c.
+
+The learner's function runs with the course's gradient helpers switched off (``GRADIENT_HELPERS``),
+on the notebook's images and on a small seeded CNN and random images that the check makes itself.
 """
 from __future__ import annotations
 
 import torch
 
-from ..attribution import input_gradient, saliency_map
-from . import Mistake, call, close, diagnose, expect, expect_tensor, learner_code, passed
+from ..attribution import (attribute, contrastive_saliency, grad_cam, gradient_x_input, guided_backprop,
+                           input_gradient, integrated_gradients, saliency_map, smoothgrad)
+from ..attribution._core import _input_grad
+from ..models import ZooNet
+from ..training import l2_pgd
+from . import Mistake, call, close, diagnose, expect, expect_tensor, helpers_unavailable, learner_code, passed
+
+#: every helper that computes an input gradient: switched off while the learner writes one. ``_input_grad`` is the
+#: core they share, so ``attribute`` and the registry's ``METHODS[...].function`` are switched off with it.
+GRADIENT_HELPERS = (input_gradient, saliency_map, gradient_x_input, contrastive_saliency, smoothgrad,
+                    integrated_gradients, guided_backprop, grad_cam, attribute, _input_grad, l2_pgd)
+INSTEAD = ("take the gradient yourself: x = images.detach().clone().requires_grad_(True), select each image's "
+           "target score from model(x), and call torch.autograd.grad(selected.sum(), x).")
 
 _TOLERANCE = dict(rtol=1e-4, atol=1e-5, scale=True)
 _CHANNEL_MAX = "Simonyan et al. take the maximum over channels: .amax(dim=1)"
 
 
+def _cases():
+    """(model, images, target, where) made by the check: a seeded small CNN on random images, a tensor and an int target."""
+    with torch.random.fork_rng(devices=[]):  # seeded weights, without touching the learner's random state
+        torch.manual_seed(0)
+        cnn = ZooNet(num_classes=5, width=4).eval()
+    generator = torch.Generator().manual_seed(1)
+    images = torch.rand(3, 3, 16, 16, generator=generator)
+    return [(cnn, images, torch.tensor([4, 0, 2]), "on a small random CNN (the check's own test)"),
+            (cnn, images, 3, "on a small random CNN with the int target 3 (class 3 for every image)")]
+
+
 def check_saliency_map(my_saliency_map, model, images, target) -> None:
-    """``my_saliency_map(model, images, target)`` should equal ``helpers.saliency_map`` on these images."""
-    n, c, h, w = images.shape
+    """``my_saliency_map(model, images, target)`` should equal the reference saliency on these images, on a small
+    random CNN of the check's own, and with an int target; the course's gradient helpers are switched off."""
+    cases = [(model, images, target, "")] + _cases()
+    if not isinstance(target, int):
+        cases.append((model, images, int(torch.as_tensor(target).flatten()[0]), "with an int target"))
+    for model_, images_, target_, where in cases:
+        _check_case(my_saliency_map, model_, images_, target_, where)
     expected = saliency_map(model, images, target).cpu()
-    result = call(my_saliency_map, model, images, target)
+    share = (expected.flatten(1).amax(1) / expected.flatten(1).mean(1)).median().item()
+    passed(f"your maps match the reference, on your images, with a tensor and with an int target, and on a small "
+           f"random CNN; the most salient pixel is {share:.0f}× the average saliency (median over your images).")
+
+
+def _run(my_saliency_map, model, images, target, where: str):
+    """The learner's answer on one case, the gradient helpers switched off; an error names the case."""
+    namespaces = [my_saliency_map.__globals__] if hasattr(my_saliency_map, "__globals__") else []
+    raised = f"{where}, your function raised" if where else None
+    hint = ("turn the target into one index per image first, e.g. torch.as_tensor(target).reshape(-1, 1)"
+            ".expand(len(images), 1), then use .gather(1, ...)") if isinstance(target, int) else None
+    with helpers_unavailable(GRADIENT_HELPERS, INSTEAD, namespaces), learner_code(my_saliency_map, raised, hint):
+        return my_saliency_map(model, images.clone(), target)
+
+
+def _check_case(my_saliency_map, model, images, target, where: str) -> None:
+    n, c, h, w = images.shape
+    context = f"{where}, " if where else ""
+    expected = saliency_map(model, images, target).cpu()
+    result = _run(my_saliency_map, model, images, target, where)
     if isinstance(result, torch.Tensor) and tuple(result.shape) == (n, c, h, w):
-        expect(False, f"your map has shape {(n, c, h, w)}, one value per colour channel; a saliency map has "
+        expect(False, f"{context}your map has shape {(n, c, h, w)}, one value per colour channel; a saliency map has "
                       f"one value per pixel, shape {(n, h, w)}.",
                "reduce over the channel dimension (dim=1) with the maximum of the absolute values")
-    got = expect_tensor(result, "my_saliency_map(...)", shape=(n, h, w))
+    got = expect_tensor(result, "my_saliency_map(...)" + (f" {where}" if where else ""), shape=(n, h, w))
     if close(got, expected, **_TOLERANCE):
-        if not isinstance(target, int):
-            _check_int_target(my_saliency_map, model, images, int(torch.as_tensor(target).flatten()[0]))
-        share = (expected.flatten(1).amax(1) / expected.flatten(1).mean(1)).median().item()
-        passed(f"your maps match helpers.saliency_map, with a tensor and with an int target; the most salient "
-               f"pixel is {share:.0f}× the average saliency (median over the images).")
         return
+    if isinstance(target, int) and where.endswith("int target"):
+        expect(False, f"your function works with a tensor of targets, but with the int target {target} (class "
+                      f"{target} for every image) its maps differ from the reference.",
+               "turn the target into one index per image first, e.g. torch.as_tensor(target).reshape(-1, 1)"
+               ".expand(len(images), 1), then use .gather(1, ...)")
     grad = input_gradient(model, images, target).cpu()
     diagnose(got, [
         Mistake(lambda: grad.amax(1), "some of your values differ: it looks as if you forgot the absolute value.",
@@ -47,25 +96,12 @@ def check_saliency_map(my_saliency_map, model, images, target) -> None:
         Mistake(lambda: input_gradient(model, images, target, "log_softmax").cpu().abs().amax(1),
                 "you differentiated the log-probability, not the score.",
                 "differentiate the unnormalized score model(images)[i, c], before any log_softmax"),
-    ], same=lambda a, b: close(a, b, **_TOLERANCE))
+    ], same=lambda a, b: close(a, b, **_TOLERANCE), context=context)
     expect(got.min() >= 0,
-           f"your map has negative values (down to {got.min():.3g}); a saliency map is an absolute value.",
+           f"{context}your map has negative values (down to {got.min():.3g}); a saliency map is an absolute value.",
            "take .abs() of the gradient before the maximum over channels")
     i = int((got - expected).abs().flatten(1).amax(1).argmax())
-    expect(False, f"for image {i} the largest saliency should be {expected[i].max():.4f}, yours is {got[i].max():.4f}.",
+    expect(False, f"{context}for image {i} the largest saliency should be {expected[i].max():.4f}, yours is "
+                  f"{got[i].max():.4f}.",
            "make the images require a gradient, sum the scores of each image's target class over the batch, "
            "call torch.autograd.grad, then take .abs().amax(dim=1)")
-
-
-def _check_int_target(my_saliency_map, model, images, target: int) -> None:
-    """The exercise promises that ``target`` may also be one int, the same class for every image."""
-    n, _, h, w = images.shape
-    hint = ("turn the target into one index per image first, e.g. "
-            "torch.as_tensor(target).reshape(-1, 1).expand(len(images), 1), then use .gather(1, ...)")
-    with learner_code(my_saliency_map, hint=hint, raised=f"your function works with a tensor of targets, but "
-                                                              f"with the int target {target} it raised"):
-        result = my_saliency_map(model, images, target)
-    got = expect_tensor(result, f"my_saliency_map(model, images, {target})", shape=(n, h, w))
-    expect(close(got, saliency_map(model, images, target).cpu(), **_TOLERANCE),
-           f"your function works with a tensor of targets, but with the int target {target} (class {target} for "
-           "every image) its maps differ from helpers.saliency_map.", hint)
