@@ -1,5 +1,6 @@
 # Seeing What a Network Sees — one command for each thing you want to do.
-#   make lab        install everything into .venv and open the course in JupyterLab
+#   make lab        install everything into .venv and open the course (the learner's notebooks) in JupyterLab
+#   make answer-key open the solution notebooks (with their outputs) instead
 #   make test       install everything and run every test (unit tests + nbval over every notebook,
 #                   a Colab-like run of every notebook, and nbval once more under other numerics)
 #   make numerics   nbval over every notebook under every numeric set-up of scripts/numerics.py
@@ -16,7 +17,7 @@ STAMP := $(VENV)/.installed
 # the numeric set-up `make test` runs the notebooks under a second time (scripts/numerics.py list)
 FOREIGN ?= aten-default
 
-.PHONY: install lab test numerics notebooks checkpoints benchmark student browser-test clean
+.PHONY: install lab answer-key test numerics notebooks checkpoints benchmark student browser-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,9 @@ install: $(STAMP)
 
 lab: $(STAMP)
 	$(PY) scripts/lab.py $(ARGS)
+
+answer-key: $(STAMP)
+	$(PY) scripts/lab.py --answer-key $(ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest
@@ -51,7 +55,10 @@ checkpoints: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) scripts/benchmark.py
 
-browser-test: $(STAMP)
+browser-answer-key: $(STAMP)
+	$(PY) scripts/lab.py --answer-key $(ARGS)
+
+test: $(STAMP)
 	PYTHON=$(PY) bash scripts/browser_test.sh
 
 clean:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .capstone import LETTERS, PAIR, answer_record, mystery_name, mystery_zoo
 from .models import SpatialZooNet, ZooNet
 from .toyzoo import CLASSES, make_toy_zoo
 from .training import accuracy, train_classifier
@@ -28,6 +29,8 @@ class Recipe:
     adversarial_eps > 0: robust training (``train_classifier``'s ``adversarial_eps``).
     shuffle_labels: train on a random permutation of the training labels (seeded by ``seed``), the label
     randomization test of Adebayo et al. (2018); ``info["train_accuracy"]`` then records how well it memorised them.
+    mystery: a capstone letter ("A"...): husky/wolf data with that letter's hidden cue (``helpers.capstone``, from
+    the salt ``$CAPSTONE_SALT``) instead of ``bias``/``centered``; ``info["capstone"]`` keeps the grader's hashes.
     """
 
     classes: tuple[str, ...] = CLASSES
@@ -45,6 +48,7 @@ class Recipe:
     centered: bool = False
     adversarial_eps: float = 0.0
     shuffle_labels: bool = False
+    mystery: str | None = None
 
 
 _SPATIAL = Recipe(architecture="spatial", centered=True, adversarial_eps=3.0, epochs=5, lr=3e-3)
@@ -75,6 +79,8 @@ RECIPES: dict[str, Recipe] = {
     # the same recipe on the Clever-Hans data of notebook 05: do its class models catch the grass and snow?
     "huskywolf_spatial_biased": replace(_SPATIAL, classes=("husky", "wolf"), bias=0.95),
     "huskywolf_spatial_fixed": replace(_SPATIAL, classes=("husky", "wolf"), bias=None),
+    # notebook 09, the capstone: four husky/wolf ZooNets, the same recipe; each letter's data carry a hidden cue
+    **{mystery_name(letter): Recipe(classes=PAIR, mystery=letter, data_seed=21, test_seed=22) for letter in LETTERS},
 }
 
 
@@ -90,9 +96,7 @@ def _build(recipe: Recipe) -> ZooNet | SpatialZooNet:
 def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet | SpatialZooNet, dict]:
     """Train the model of ``RECIPES[name]`` from scratch; returns (model, info with test accuracy)."""
     recipe = _recipe(name)
-    data = dict(bias=recipe.bias, classes=recipe.classes, centered=recipe.centered)
-    train = make_toy_zoo(recipe.n_train, seed=recipe.data_seed, **data)
-    test = make_toy_zoo(recipe.n_test, seed=recipe.test_seed, **data)
+    train, test = _data(recipe, recipe.n_train, recipe.data_seed), _data(recipe, recipe.n_test, recipe.test_seed)
     torch.manual_seed(recipe.seed)
     model = _build(recipe)
     labels = train.labels
@@ -104,9 +108,18 @@ def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet | SpatialZooN
                                adversarial_eps=recipe.adversarial_eps, progress=progress)
     info = {"recipe": asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
             "final_loss": history["loss"][-1], "test_accuracy": accuracy(model, test.images, test.labels)}
+    if recipe.mystery is not None:
+        info["capstone"] = answer_record(recipe.mystery)
     if recipe.shuffle_labels:
         info["train_accuracy"] = accuracy(model, train.images, labels)  # on the shuffled labels it was trained on
     return model, info
+
+
+def _data(recipe: Recipe, n: int, seed: int):
+    """The ``n`` Toy Zoo images (seed ``seed``) a recipe trains or tests on."""
+    if recipe.mystery is not None:
+        return mystery_zoo(recipe.mystery, n, seed=seed)
+    return make_toy_zoo(n, seed=seed, bias=recipe.bias, classes=recipe.classes, centered=recipe.centered)
 
 
 def load_model(name: str = "zoonet") -> ZooNet | SpatialZooNet:

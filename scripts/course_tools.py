@@ -2,7 +2,8 @@
 
     python scripts/course_tools.py stamp      # badge + Colab setup cell at the top of every notebook
     python scripts/course_tools.py student    # notebooks/student/*.ipynb from the solution notebooks
-    python scripts/course_tools.py check      # exit 1 if either is out of date (used by the tests)
+    python scripts/course_tools.py timings    # the learner timings table in INSTRUCTOR_GUIDE.md
+    python scripts/course_tools.py check      # exit 1 if any of these is out of date (used by the tests)
 
 The repository address is read from pyproject.toml ([project.urls] Repository), its only home.
 The source notebooks are nbgrader source notebooks: ``stamp`` gives each exercise cell (the code
@@ -138,6 +139,64 @@ def student_versions(paths: list[Path]) -> dict[str, str]:
         return texts
 
 
+# ---------------------------------------------------------------------------------------------
+# learner timings, estimated from the notebooks themselves
+
+WORDS_PER_MINUTE = 150  # prose with formulas, read carefully
+SECONDS_PER_CODE_LINE = 10  # read it, run it, look at what it prints or draws
+MINUTES_PER_EXERCISE = 15
+DEEP_DIVE = "(optional deep dive)"
+#: the 3-hour single-session track: these notebooks' core paths
+THREE_HOUR_TRACK = ("00", "01", "03", "05", "06")
+GUIDE = ROOT / "INSTRUCTOR_GUIDE.md"
+TIMINGS = re.compile(r"(<!-- timings: made by scripts/course_tools.py timings -->\n).*?(<!-- end of timings -->)", re.S)
+
+
+def _is_check(cell) -> bool:
+    return "check" in cell.metadata.get("tags", []) or cell.metadata.get("course") in ("colab-badge", "colab-setup")
+
+
+def learner_minutes(notebook) -> dict[str, float]:
+    """Estimated learner minutes of a notebook: {"core": …, "deep dives": …, "exercises": count}.
+
+    Prose at WORDS_PER_MINUTE, visible code at SECONDS_PER_CODE_LINE a line (collapsed check cells
+    and the Colab cells are skipped), MINUTES_PER_EXERCISE per exercise; a ``## `` section whose
+    heading ends with DEEP_DIVE counts as deep dive, everything else as core.
+    """
+    minutes = {"core": 0.0, "deep dives": 0.0, "exercises": 0}
+    part = "core"
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            heading = next((line for line in cell.source.splitlines() if line.startswith("## ")), None)
+            if heading is not None:
+                part = "deep dives" if heading.rstrip().endswith(DEEP_DIVE) else "core"
+            minutes[part] += len(re.findall(r"\w+", cell.source)) / WORDS_PER_MINUTE
+        elif cell.cell_type == "code" and not _is_check(cell):
+            lines = [line for line in cell.source.splitlines() if line.strip() and not line.strip().startswith("#")]
+            minutes[part] += len(lines) * SECONDS_PER_CODE_LINE / 60
+            if "### BEGIN SOLUTION" in cell.source:
+                minutes[part] += MINUTES_PER_EXERCISE
+                minutes["exercises"] += 1
+    return minutes
+
+
+def timings_table() -> str:
+    """The markdown table of every notebook's estimated core and deep-dive minutes, and the 3-hour track."""
+    rows = ["| notebook | core path | optional deep dives | exercises |", "|---|---|---|---|"]
+    total = {"core": 0, "deep dives": 0}
+    track = 0
+    for path in _sources():
+        m = learner_minutes(nbformat.read(path, as_version=4))
+        core, deep = round(m["core"] / 5) * 5, round(m["deep dives"] / 5) * 5
+        total["core"] += core
+        total["deep dives"] += deep
+        track += core if path.name[:2] in THREE_HOUR_TRACK else 0
+        rows.append(f"| {path.stem} | {core} min | {deep or '—'}{' min' if deep else ''} | {m['exercises']} |")
+    rows.append(f"| **all** | **{total['core'] / 60:.1f} h** | **{total['deep dives'] / 60:.1f} h** | |")
+    return ("\n".join(rows) + f"\n\n**3-hour single-session track:** the core paths of notebooks "
+            f"{', '.join(THREE_HOUR_TRACK)}: about {track} min.\n")
+
+
 def _sources() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
@@ -152,7 +211,7 @@ def main(command: str) -> int:
     STUDENT.mkdir(exist_ok=True)
     sources = _sources()
     students = student_versions(sources) if command in ("student", "check") else {}
-    for path in sources:
+    for path in sources if command != "timings" else []:
         notebook = nbformat.read(path, as_version=4)
         stamped = stamp(notebook, f"notebooks/{path.name}", path.stem)
         target = STUDENT / path.name
@@ -166,12 +225,18 @@ def main(command: str) -> int:
                              "(run: python scripts/course_tools.py stamp)")
             if students[path.name] != (target.read_text() if target.exists() else ""):
                 stale.append(f"student/{path.name}: out of date (run: python scripts/course_tools.py student)")
+    guide = GUIDE.read_text()
+    timed = TIMINGS.sub(lambda m: m[1] + timings_table() + m[2], guide)
+    if command == "timings":
+        GUIDE.write_text(timed)
+    elif command == "check" and timed != guide:
+        stale.append("INSTRUCTOR_GUIDE.md: the timings table is out of date (run: python scripts/course_tools.py timings)")
     for line in stale:
         print(line)
     return 1 if stale else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("stamp", "student", "check"):
+    if len(sys.argv) != 2 or sys.argv[1] not in ("stamp", "student", "timings", "check"):
         sys.exit(__doc__)
     sys.exit(main(sys.argv[1]))

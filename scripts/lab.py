@@ -1,5 +1,9 @@
 """Open the course in JupyterLab: ``make lab`` runs this.
 
+Learners first: it opens the learner's notebooks (``notebooks/student/``: exercises to do, no
+outputs). ``--answer-key`` (``make answer-key``) opens the solution notebooks in ``notebooks/``
+instead, with their outputs.
+
 Works where people run it: as root (containers, cloud machines) it passes ``--allow-root``, which
 Jupyter otherwise demands; with no display to open a browser on (a server, SSH, WSL without a
 browser), it passes ``--no-browser`` and Jupyter prints the address to open. Extra arguments go
@@ -12,7 +16,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "notebooks"
+LEARNER = ROOT / "notebooks" / "student"
+ANSWER_KEY = ROOT / "notebooks"
 
 
 def has_display() -> bool:
@@ -26,9 +31,9 @@ def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def lab_command(extra: list[str]) -> list[str]:
-    """The ``jupyter lab`` command line for this machine."""
-    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={FOLDER}"]
+def lab_command(extra: list[str], answer_key: bool = False) -> list[str]:
+    """The ``jupyter lab`` command line for this machine, serving the learner's notebooks or the answer key."""
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={ANSWER_KEY if answer_key else LEARNER}"]
     if is_root():
         command.append("--allow-root")
     if not has_display():
@@ -37,7 +42,8 @@ def lab_command(extra: list[str]) -> list[str]:
 
 
 def main(extra: list[str]) -> None:
-    command = lab_command(extra)
+    answer_key = "--answer-key" in extra
+    command = lab_command([a for a in extra if a != "--answer-key"], answer_key)
     if not has_display():
         print("No display to open a browser on: open the http://127.0.0.1:… address printed below "
               "(with its token) in a browser on this machine, or forward the port.", flush=True)

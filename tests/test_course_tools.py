@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import nbformat
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -52,3 +53,25 @@ def test_the_repository_address_lives_in_one_place():
         first = json.loads(path.read_text())["cells"][:2]
         assert first[0]["metadata"].get("course") == "colab-badge" and address.removeprefix("https://github.com/") in "".join(first[0]["source"])
         assert "google.colab" in "".join(first[1]["source"]) and "--no-deps" not in "".join(first[1]["source"])
+
+
+def test_every_core_path_fits_an_hour_and_the_short_track_three_hours():
+    minutes = {path.name[:2]: course_tools.learner_minutes(nbformat.read(path, as_version=4))
+               for path in course_tools._sources()}
+    over = {n: round(m["core"]) for n, m in minutes.items() if m["core"] > 60}
+    assert not over, f"core paths over 60 min: {over}"
+    assert sum(minutes[n]["core"] for n in course_tools.THREE_HOUR_TRACK) <= 180
+
+
+def test_learner_minutes_count_prose_visible_code_and_exercises_but_not_check_cells():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell("## 1. Core\n" + "word " * 148),  # 150 words: 1 min
+        nbformat.v4.new_code_cell("a = 1\n# a comment\n\nb = 2"),  # 2 lines: 20 s
+        nbformat.v4.new_code_cell("# Check: a is one\nassert a == 1", metadata={"tags": ["check"]}),
+        nbformat.v4.new_markdown_cell(f"## 2. More {course_tools.DEEP_DIVE}\n" + "word " * 145),
+        nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION"),
+    ]
+    m = course_tools.learner_minutes(notebook)
+    assert m["core"] == pytest.approx(1 + 20 / 60)
+    assert m["deep dives"] == pytest.approx(1 + course_tools.MINUTES_PER_EXERCISE + 2 * 10 / 60) and m["exercises"] == 1

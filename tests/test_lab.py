@@ -1,4 +1,4 @@
-"""``make lab`` serves the course: as root, headless, the server lists the notebooks; then it stops."""
+"""``make lab`` serves the course: as root, headless, the server lists the learner's notebooks; then it stops."""
 import json
 import os
 import socket
@@ -28,6 +28,8 @@ def test_command_fits_the_machine(monkeypatch):
     monkeypatch.setattr(lab, "has_display", lambda: True)
     command = lab.lab_command(["--port", "9999"])
     assert "--allow-root" not in command and "--no-browser" not in command and command[-2:] == ["--port", "9999"]
+    assert f"--ServerApp.root_dir={lab.LEARNER}" in command
+    assert f"--ServerApp.root_dir={lab.ANSWER_KEY}" in lab.lab_command([], answer_key=True)
 
 
 def test_make_lab_serves_the_notebooks(tmp_path):
@@ -48,7 +50,11 @@ def test_make_lab_serves_the_notebooks(tmp_path):
                 time.sleep(0.5)
         assert listing is not None, f"the server did not answer:\n{server.stdout.read() if server.poll() is not None else ''}"
         names = {item["name"] for item in listing["content"]}
-        assert "00_setup.ipynb" in names and "student" in names, names
+        assert "00_setup.ipynb" in names and "student" not in names, names  # the learner's folder, not the answer key
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/contents/00_setup.ipynb?token={token}", timeout=5) as r:
+            cells = json.load(r)["content"]["cells"]
+        assert any("raise NotImplementedError()" in "".join(c["source"]) for c in cells)
+        assert not any(c.get("outputs") for c in cells if c["cell_type"] == "code")
     finally:
         server.terminate()
         try:

@@ -6,8 +6,13 @@ from collections.abc import Callable
 import torch
 
 from ..checkpoints import load_model
+from ..models import ZooNet
 from ..toyzoo import make_toy_zoo
 from . import Mistake, call, expect, expect_match, expect_tensor, passed
+from .saliency import GRADIENT_HELPERS
+
+INSTEAD = ("build the path batch yourself and take its gradient with torch.autograd.grad(model(path)[:, target].sum(), "
+           "path).")
 
 _STEPS = 16
 _TOLERANCE = 1e-3  # relative L2 difference: float round-off only, far below the gaps between the variants
@@ -75,30 +80,46 @@ def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
     return _relative_difference(a, b) < _TOLERANCE
 
 
+def _cases() -> list[tuple]:
+    """(model, image, target, baseline, steps, described): the check's own inputs.
+
+    Two Toy Zoo images with the course's ZooNet (a black and a grey baseline), and a seeded small random CNN on a
+    random image with a random baseline and another number of steps.
+    """
+    model = load_model("zoonet")
+    with torch.random.fork_rng(devices=[]):  # seeded weights, without touching the learner's random state
+        torch.manual_seed(0)
+        small = ZooNet(num_classes=5, width=4).eval()
+    for net in (model, small):
+        net.requires_grad_(False)
+    zoo = make_toy_zoo(2, seed=404)
+    generator = torch.Generator().manual_seed(1)
+    image, baseline = torch.rand(2, 3, 16, 16, generator=generator)
+    return [(model, zoo.images[0], int(zoo.labels[0]), torch.zeros_like(zoo.images[0]), _STEPS, "a black baseline"),
+            (model, zoo.images[1], int(zoo.labels[1]), torch.full_like(zoo.images[1], 0.5), _STEPS,
+             "a grey baseline (0.5)"),
+            (small, image, 3, baseline, 7, "a small random CNN, a random baseline")]
+
+
 def check_integrated_gradients(integrated_gradients: Callable) -> None:
     """Check ``integrated_gradients(model, image, target, baseline, steps)`` -> (C, H, W) attributions.
 
     It should return (image - baseline) × the mean of dS_target/dx at baseline + alpha_k (image - baseline),
-    alpha_k = (k + 0.5) / steps, k = 0, ..., steps - 1 (the midpoint Riemann sum). Tried on two Toy Zoo
-    images with the course's ZooNet: one with a black baseline, one with a grey baseline.
+    alpha_k = (k + 0.5) / steps, k = 0, ..., steps - 1 (the midpoint Riemann sum). Tried on the check's own inputs
+    (``_cases``), with the course's gradient helpers switched off.
     """
     expect(callable(integrated_gradients), "pass your function itself, e.g. check_integrated_gradients(my_integrated_gradients).")
-    model = load_model("zoonet")
-    for param in model.parameters():
-        param.requires_grad_(False)
-    zoo = make_toy_zoo(2, seed=404)
-    cases = [(zoo.images[0], int(zoo.labels[0]), torch.zeros_like(zoo.images[0]), "a black baseline"),
-             (zoo.images[1], int(zoo.labels[1]), torch.full_like(zoo.images[1], 0.5), "a grey baseline (0.5)")]
     totals = []
-    for image, target, baseline, described in cases:
-        answer = call(integrated_gradients, model, image.clone(), target, baseline.clone(), _STEPS)
+    for model, image, target, baseline, steps, described in _cases():
+        answer = call(integrated_gradients, model, image.clone(), target, baseline.clone(), steps,
+                      unavailable=GRADIENT_HELPERS, instead=INSTEAD)
         answer = expect_tensor(answer, "the attributions", shape=tuple(image.shape))
-        reference = _midpoint(model, image, target, baseline, _STEPS)
+        reference = _midpoint(model, image, target, baseline, steps)
         with torch.no_grad():
             gap = float(model(image[None])[0, target] - model(baseline[None])[0, target])
-        expect_match(answer, reference, same=_same, mistakes=_mistakes(model, image, target, baseline, _STEPS),
+        expect_match(answer, reference, same=_same, mistakes=_mistakes(model, image, target, baseline, steps),
                      context=f"with {described}, it looks like ",
-                     message=f"with {described} and steps={_STEPS}, your attributions sum to "
+                     message=f"with {described} and steps={steps}, your attributions sum to "
                              f"{float(answer.sum()):.3g}, but Integrated Gradients should sum to about "
                              f"S(x) - S(baseline) = {gap:.3g} (completeness), and match the reference to within "
                              f"{_TOLERANCE:.0e} (relative difference: {_relative_difference(answer, reference):.2g}).",
@@ -106,6 +127,7 @@ def check_integrated_gradients(integrated_gradients: Callable) -> None:
                           "pass over the whole path batch; average the gradients over the path; multiply by "
                           "(image - baseline)")
         totals.append((float(answer.sum()), gap))
-    sums = ", ".join(f"{total:.2f} vs {gap:.2f}" for total, gap in totals)
-    passed(f"your Riemann sum matches the reference on two images (black and grey baseline, {_STEPS} steps); "
-           f"attributions summed vs S(x) - S(baseline): {sums}.")
+    sums = ", ".join(f"{total:.2f} vs {gap:.2f}" for total, gap in totals[:2])
+    passed(f"your Riemann sum matches the reference on two Toy Zoo images (black and grey baseline, {_STEPS} steps) "
+           f"and on a small random CNN (random baseline, 7 steps); on the Toy Zoo images, attributions summed vs "
+           f"S(x) - S(baseline): {sums}.")

@@ -15,7 +15,7 @@ from ..attribution import (attribute, contrastive_saliency, grad_cam, gradient_x
 from ..attribution._core import _input_grad
 from ..models import ZooNet
 from ..training import l2_pgd
-from . import Mistake, call, close, diagnose, expect, expect_tensor, helpers_unavailable, learner_code, passed
+from . import Mistake, close, diagnose, expect, expect_tensor, helpers_unavailable, learner_code, passed
 
 #: every helper that computes an input gradient: switched off while the learner writes one. ``_input_grad`` is the
 #: core they share, so ``attribute`` and the registry's ``METHODS[...].function`` are switched off with it.
@@ -44,26 +44,31 @@ def check_saliency_map(my_saliency_map, model, images, target) -> None:
     random CNN of the check's own, and with an int target; the course's gradient helpers are switched off."""
     cases = [(model, images, target, "")] + _cases()
     if not isinstance(target, int):
-        cases.append((model, images, int(torch.as_tensor(target).flatten()[0]), "with an int target"))
-    for model_, images_, target_, where in cases:
-        _check_case(my_saliency_map, model_, images_, target_, where)
+        cases.append((model, images, int(torch.as_tensor(target).flatten()[0]), "on your images with an int target"))
+    for i, (model_, images_, target_, where) in enumerate(cases):
+        int_after_tensor = isinstance(target_, int) and any(not isinstance(t, int) for _, _, t, _ in cases[:i])
+        _check_case(my_saliency_map, model_, images_, target_, where, int_after_tensor)
     expected = saliency_map(model, images, target).cpu()
     share = (expected.flatten(1).amax(1) / expected.flatten(1).mean(1)).median().item()
     passed(f"your maps match the reference, on your images, with a tensor and with an int target, and on a small "
            f"random CNN; the most salient pixel is {share:.0f}× the average saliency (median over your images).")
 
 
+_INT_HINT = ("turn the target into one index per image first, e.g. torch.as_tensor(target).reshape(-1, 1)"
+             ".expand(len(images), 1), then use .gather(1, ...)")
+
+
 def _run(my_saliency_map, model, images, target, where: str):
-    """The learner's answer on one case, the gradient helpers switched off; an error names the case."""
+    """The learner's answer on one case, run as ``call`` runs it (gradient helpers off), its errors naming the case."""
     namespaces = [my_saliency_map.__globals__] if hasattr(my_saliency_map, "__globals__") else []
     raised = f"{where}, your function raised" if where else None
-    hint = ("turn the target into one index per image first, e.g. torch.as_tensor(target).reshape(-1, 1)"
-            ".expand(len(images), 1), then use .gather(1, ...)") if isinstance(target, int) else None
-    with helpers_unavailable(GRADIENT_HELPERS, INSTEAD, namespaces), learner_code(my_saliency_map, raised, hint):
+    with helpers_unavailable(GRADIENT_HELPERS, INSTEAD, namespaces), \
+            learner_code(my_saliency_map, raised, _INT_HINT if isinstance(target, int) else None):
         return my_saliency_map(model, images.clone(), target)
 
 
-def _check_case(my_saliency_map, model, images, target, where: str) -> None:
+def _check_case(my_saliency_map, model, images, target, where: str, int_after_tensor: bool) -> None:
+    """One case: the shape, then the reference, then the typical mistakes; ``where`` names the case in messages."""
     n, c, h, w = images.shape
     context = f"{where}, " if where else ""
     expected = saliency_map(model, images, target).cpu()
@@ -75,11 +80,8 @@ def _check_case(my_saliency_map, model, images, target, where: str) -> None:
     got = expect_tensor(result, "my_saliency_map(...)" + (f" {where}" if where else ""), shape=(n, h, w))
     if close(got, expected, **_TOLERANCE):
         return
-    if isinstance(target, int) and where.endswith("int target"):
-        expect(False, f"your function works with a tensor of targets, but with the int target {target} (class "
-                      f"{target} for every image) its maps differ from the reference.",
-               "turn the target into one index per image first, e.g. torch.as_tensor(target).reshape(-1, 1)"
-               ".expand(len(images), 1), then use .gather(1, ...)")
+    expect(not int_after_tensor, f"your function works with a tensor of targets, but {where} its maps differ from "
+                                 "the reference.", _INT_HINT)
     grad = input_gradient(model, images, target).cpu()
     diagnose(got, [
         Mistake(lambda: grad.amax(1), "some of your values differ: it looks as if you forgot the absolute value.",
