@@ -6,6 +6,10 @@ NotImplementedError`` or a forgotten ``return``) and on the typical mistakes.
 import pytest
 import torch
 
+import helpers
+from helpers import input_gradient, integrated_gradients
+from helpers.attribution._core import _input_grad
+from helpers.exercises import HelperUnavailable
 from helpers.exercises.beyond_gradients import check_integrated_gradients
 
 
@@ -113,3 +117,39 @@ def test_an_unrecognized_answer_reports_completeness(expect_failure):
         return 0.5 * solution(model, image, target, baseline, steps)
 
     expect_failure(check_integrated_gradients, mistake, words=["S(x) - S(baseline)", "completeness", "Hint"])
+
+
+def test_hard_coded_steps_fail_on_the_checks_own_case(expect_failure):
+    def sixteen_steps(model, image, target, baseline, steps):
+        return solution(model, image, target, baseline, 16)
+
+    expect_failure(check_integrated_gradients, sixteen_steps, words=["small random CNN", "steps=7"])
+
+
+def helpers_ig(model, image, target, baseline, steps):
+    return helpers.integrated_gradients(model, image[None], target, baseline=baseline[None], steps=steps)[0]
+
+
+def imported_ig(model, image, target, baseline, steps):
+    return integrated_gradients(model, image[None], target, baseline=baseline[None], steps=steps)[0]
+
+
+def input_gradient_on_the_path(model, image, target, baseline, steps):
+    path = baseline + midpoints(steps).view(-1, 1, 1, 1) * (image - baseline)
+    return (image - baseline) * input_gradient(model, path, target).mean(0)
+
+
+def registry_ig(model, image, target, baseline, steps):
+    return helpers.METHODS["integrated gradients"].function(model, image[None], target, steps=steps)[0]
+
+
+@pytest.mark.parametrize("function, name", [(helpers_ig, "integrated_gradients"), (imported_ig, "integrated_gradients"),
+                                            (input_gradient_on_the_path, "input_gradient"),
+                                            (registry_ig, "_input_grad")])
+def test_the_gradient_helpers_are_switched_off(function, name):
+    with pytest.raises(HelperUnavailable, match=f"{name}` is switched off") as info:
+        check_integrated_gradients(function)
+    assert "torch.autograd.grad" in str(info.value)
+    assert helpers.integrated_gradients is integrated_gradients and helpers.input_gradient is input_gradient
+    assert imported_ig.__globals__["integrated_gradients"] is integrated_gradients
+    assert helpers.attribution._core._input_grad is _input_grad

@@ -6,7 +6,10 @@ Each check must pass on a correct solution, and fail with a helpful ExerciseErro
 import pytest
 import torch
 
-from helpers import make_toy_zoo
+import helpers
+from helpers import input_gradient, load_model, make_toy_zoo, saliency_map
+from helpers.attribution._core import _input_grad
+from helpers.exercises import HelperUnavailable
 from helpers.exercises.local_linearity import check_directional_derivative, check_taylor_prediction
 from helpers.exercises.saliency import check_saliency_map
 
@@ -202,3 +205,51 @@ def test_saliency_also_checks_an_int_target(setup, mistake, words, expect_failur
     model, images, labels = setup
     assert torch.allclose(mistake(model, images, labels), saliency_solution(model, images, labels))  # right for a tensor
     expect_failure(check_saliency_map, mistake, *setup, words=words)                                 # caught on the int
+
+
+def saliency_of_a_global_model(model, images, target):
+    return saliency_solution(load_model("zoonet"), images, target)   # ignores the model it is given
+
+
+def test_saliency_is_also_checked_on_the_checks_own_model(setup, expect_failure):
+    expect_failure(check_saliency_map, saliency_of_a_global_model, *setup, words=["small random CNN"])
+
+
+def helpers_saliency(model, images, target):
+    return helpers.saliency_map(model, images, target)
+
+
+def imported_saliency(model, images, target):
+    return saliency_map(model, images, target)
+
+
+def input_gradient_reduced(model, images, target):
+    return input_gradient(model, images, target).abs().amax(1)
+
+
+def smoothgrad_without_noise(model, images, target):
+    return helpers.smoothgrad(model, images, target, n_samples=1, noise=0.0)
+
+
+def through_the_registry(model, images, target):
+    return helpers.METHODS["saliency"].function(model, images, target)
+
+
+@pytest.mark.parametrize("function, name", [
+    (helpers_saliency, "saliency_map"), (imported_saliency, "saliency_map"), (input_gradient_reduced, "input_gradient"),
+    (smoothgrad_without_noise, "smoothgrad"), (through_the_registry, "_input_grad"),
+])
+def test_saliency_switches_the_gradient_helpers_off(setup, function, name):
+    with pytest.raises(HelperUnavailable, match=f"{name}` is switched off") as info:
+        check_saliency_map(function, *setup)
+    assert "torch.autograd.grad" in str(info.value) and "helpers." not in str(info.value).split("Hint:")[1]
+    assert helpers.saliency_map is saliency_map and helpers.input_gradient is input_gradient   # put back afterwards
+    assert helpers.attribution.saliency_map is saliency_map and helpers.attribution._core._input_grad is _input_grad
+    assert imported_saliency.__globals__["saliency_map"] is saliency_map
+
+
+def test_saliency_messages_name_no_helper(setup, capsys, expect_failure):
+    check_saliency_map(saliency_solution, *setup)
+    assert "helpers" not in capsys.readouterr().out
+    message = expect_failure(check_saliency_map, lambda m, x, t: gradient(m, x, t).abs().sum(1), *setup)
+    assert "helpers" not in message

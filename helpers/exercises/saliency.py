@@ -29,7 +29,8 @@ _CHANNEL_MAX = "Simonyan et al. take the maximum over channels: .amax(dim=1)"
 
 
 def _cases():
-    """(model, images, target, where) made by the check: a seeded small CNN on random images, a tensor and an int target."""
+    """(model, images, target, where) made by the check: a seeded small CNN on random images, with a tensor and with
+    an int target."""
     with torch.random.fork_rng(devices=[]):  # seeded weights, without touching the learner's random state
         torch.manual_seed(0)
         cnn = ZooNet(num_classes=5, width=4).eval()
