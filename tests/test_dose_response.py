@@ -6,7 +6,7 @@ import pytest
 from helpers import HOME_BACKGROUND, accuracy, load_model, make_toy_zoo, swap_backgrounds
 from helpers.checkpoints import RECIPES, checkpoint_path
 
-# the recipes notebook 05 section 6 adds, with their bias and training seed; huskywolf_fixed (no bias)
+# the recipes notebook 05 section 9 adds, with their bias and training seed; huskywolf_fixed (no bias)
 # and huskywolf_biased (0.95) are the two ends of the curve
 DOSES = {
     "huskywolf_bias_50": (0.5, 0),
@@ -46,7 +46,7 @@ def test_cached_checkpoints_show_the_cliff_notebook_05_describes(swapped_test):
     """Every model passes the ordinary test; the swapped set falls from ~100 % to ~0 % between b = 0.5 and 0.7.
 
     Which side of the cliff a model lands on depends on its training run (the seed, and possibly the
-    machine): if this fails after retraining, notebook 05 section 6's prose and asserts need a look.
+    machine): if this fails after retraining, notebook 05 section 9's prose and asserts need a look.
     """
     test, swapped = swapped_test
     swapped_acc = {}
