@@ -3,8 +3,9 @@
 Each mystery letter (``LETTERS``) names a checkpoint ``mystery_<letter>``, trained on husky and wolf
 Toy Zoo images that carry one cue correlated with the label (``VERDICTS``): the background (each class
 on a background of its own), a corner mark (``add_corner_mark``), the animal's colour
-(``tint_animals``), or none (a clean model that can only use the animal). The cue sits on
-``CUE_RATE`` of the images of one class and ``1 - CUE_RATE`` of the other.
+(``tint_animals``), or none (a clean model that can only use the animal). The mark and the tint sit on
+``CUE_RATE`` of the images of one class and ``1 - CUE_RATE`` of the other; with the background cue,
+``CUE_RATE`` of each class's images show that class's background in ``CUE_BACKGROUNDS``.
 
 Which letter has which cue is not written anywhere: it is a permutation derived from a **salt**, the
 environment variable ``CAPSTONE_SALT`` when the models are trained (a course default otherwise).
@@ -79,19 +80,18 @@ def mystery_zoo(letter: str, n: int, seed: int, size: int = 64, salt: str | None
     salt: defaults to ``current_salt()``. Returns a ``ToyZoo`` with images (n, 3, size, size). Deterministic
     for given arguments.
     """
-    salt = salt or current_salt()
-    zoo = make_toy_zoo(n, size=size, seed=seed, classes=PAIR)
     mystery_name(letter)  # checks the letter
+    salt = salt or current_salt()
     cue = _planted(letter, salt)
+    zoo = make_toy_zoo(n, size=size, seed=seed, classes=PAIR)
     if cue == "none":
         return zoo
     carrier = _cue_class(cue, salt)
-    rate = {c: CUE_RATE if c == carrier else 1 - CUE_RATE for c in PAIR}
-    if cue == "background":
-        other = PAIR[1 - PAIR.index(carrier)]
+    other = PAIR[1 - PAIR.index(carrier)]
+    if cue == "background":  # each class on its own background, CUE_RATE of the time
         return bias_backgrounds(zoo, {carrier: CUE_BACKGROUNDS[0], other: CUE_BACKGROUNDS[1]}, CUE_RATE, seed=seed)
     plant = add_corner_mark if cue == "mark" else tint_animals
-    return plant(zoo, rate, seed=seed)
+    return plant(zoo, {carrier: CUE_RATE, other: 1 - CUE_RATE}, seed=seed)
 
 
 def answer_record(letter: str, salt: str | None = None) -> dict:

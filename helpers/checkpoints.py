@@ -20,6 +20,9 @@ from .models import SpatialZooNet, ZooNet
 from .toyzoo import CLASSES, make_toy_zoo
 from .training import accuracy, train_classifier
 
+#: the capstone's checkpoints and their letters: ``{"mystery_a": "A", ...}`` (notebook 09)
+MYSTERIES = {mystery_name(letter): letter for letter in LETTERS}
+
 
 @dataclass(frozen=True)
 class Recipe:
@@ -29,8 +32,6 @@ class Recipe:
     adversarial_eps > 0: robust training (``train_classifier``'s ``adversarial_eps``).
     shuffle_labels: train on a random permutation of the training labels (seeded by ``seed``), the label
     randomization test of Adebayo et al. (2018); ``info["train_accuracy"]`` then records how well it memorised them.
-    mystery: a capstone letter ("A"...): husky/wolf data with that letter's hidden cue (``helpers.capstone``, from
-    the salt ``$CAPSTONE_SALT``) instead of ``bias``/``centered``; ``info["capstone"]`` keeps the grader's hashes.
     """
 
     classes: tuple[str, ...] = CLASSES
@@ -48,7 +49,6 @@ class Recipe:
     centered: bool = False
     adversarial_eps: float = 0.0
     shuffle_labels: bool = False
-    mystery: str | None = None
 
 
 _SPATIAL = Recipe(architecture="spatial", centered=True, adversarial_eps=3.0, epochs=5, lr=3e-3)
@@ -79,8 +79,9 @@ RECIPES: dict[str, Recipe] = {
     # the same recipe on the Clever-Hans data of notebook 05: do its class models catch the grass and snow?
     "huskywolf_spatial_biased": replace(_SPATIAL, classes=("husky", "wolf"), bias=0.95),
     "huskywolf_spatial_fixed": replace(_SPATIAL, classes=("husky", "wolf"), bias=None),
-    # notebook 09, the capstone: four husky/wolf ZooNets, the same recipe; each letter's data carry a hidden cue
-    **{mystery_name(letter): Recipe(classes=PAIR, mystery=letter, data_seed=21, test_seed=22) for letter in LETTERS},
+    # notebook 09, the capstone: four husky/wolf ZooNets, one recipe; each letter's data carry a hidden cue, which
+    # helpers.capstone derives from the salt $CAPSTONE_SALT and the name (``MYSTERIES``)
+    **{name: Recipe(classes=PAIR, data_seed=21, test_seed=22) for name in MYSTERIES},
 }
 
 
@@ -96,7 +97,7 @@ def _build(recipe: Recipe) -> ZooNet | SpatialZooNet:
 def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet | SpatialZooNet, dict]:
     """Train the model of ``RECIPES[name]`` from scratch; returns (model, info with test accuracy)."""
     recipe = _recipe(name)
-    train, test = _data(recipe, recipe.n_train, recipe.data_seed), _data(recipe, recipe.n_test, recipe.test_seed)
+    train, test = _data(name, recipe.n_train, recipe.data_seed), _data(name, recipe.n_test, recipe.test_seed)
     torch.manual_seed(recipe.seed)
     model = _build(recipe)
     labels = train.labels
@@ -108,17 +109,18 @@ def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet | SpatialZooN
                                adversarial_eps=recipe.adversarial_eps, progress=progress)
     info = {"recipe": asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
             "final_loss": history["loss"][-1], "test_accuracy": accuracy(model, test.images, test.labels)}
-    if recipe.mystery is not None:
-        info["capstone"] = answer_record(recipe.mystery)
+    if name in MYSTERIES:
+        info["capstone"] = answer_record(MYSTERIES[name])
     if recipe.shuffle_labels:
         info["train_accuracy"] = accuracy(model, train.images, labels)  # on the shuffled labels it was trained on
     return model, info
 
 
-def _data(recipe: Recipe, n: int, seed: int):
-    """The ``n`` Toy Zoo images (seed ``seed``) a recipe trains or tests on."""
-    if recipe.mystery is not None:
-        return mystery_zoo(recipe.mystery, n, seed=seed)
+def _data(name: str, n: int, seed: int):
+    """The ``n`` Toy Zoo images (seed ``seed``) the recipe ``name`` trains or tests on; a mystery's carry its cue."""
+    if name in MYSTERIES:
+        return mystery_zoo(MYSTERIES[name], n, seed=seed)
+    recipe = _recipe(name)
     return make_toy_zoo(n, seed=seed, bias=recipe.bias, classes=recipe.classes, centered=recipe.centered)
 
 
@@ -140,7 +142,9 @@ def load_model(name: str = "zoonet") -> ZooNet | SpatialZooNet:
 
 def save_checkpoint(name: str, progress: bool = True) -> dict:
     model, info = train_recipe(name, progress=progress)
-    torch.save({"state_dict": model.state_dict(), "info": info}, checkpoint_path(name))
+    # a mystery model keeps no score or timing: its accuracy on its own data would hint at its cue
+    saved = {key: info[key] for key in ("recipe", "capstone")} if "capstone" in info else info
+    torch.save({"state_dict": model.state_dict(), "info": saved}, checkpoint_path(name))
     return info
 
 

@@ -6,8 +6,8 @@ some images. Which images get it is set by ``rate``: a probability for every ima
 ``{"husky": 1.0}`` on every husky and no wolf; ``{"wolf": 0.95, "husky": 0.05}`` makes it a
 95 %-reliable sign of a wolf, the way ``make_toy_zoo``'s ``bias`` does for backgrounds.
 
-- ``add_corner_mark``: a small stamp (a white square with a dark border) in the top-left corner;
-- ``tint_animals``: the animal's pixels (outline included) blended towards magenta;
+- ``add_corner_mark``: a small stamp (a yellow square with a dark border) in the top-left corner;
+- ``tint_animals``: the animal's fur blended towards magenta (its dark outline kept);
 - ``bias_backgrounds``: each class on a background of your choice, with probability ``rate``
   (``swap_backgrounds`` repaints them all).
 
@@ -20,18 +20,19 @@ import torch
 
 from .backgrounds import BACKGROUNDS
 from .dataset import ToyZoo
+from .masks import shrink_masks
 from .swap import swap_backgrounds
 
 #: the tint ``tint_animals`` blends an animal towards, and how far (a colour no background has)
 TINT = (0.8, 0.1, 0.85)
-TINT_STRENGTH = 0.45
-#: the corner stamp's inside and border grey levels
-MARK_LEVELS = (1.0, 0.05)
+TINT_STRENGTH = 0.8
+#: the corner stamp's colour inside, and the grey level of its border
+MARK_COLOUR, MARK_BORDER = (1.0, 0.85, 0.0), 0.05
 
 
 def corner_mark_box(size: int) -> tuple[slice, slice]:
-    """(rows, columns) of the corner stamp on a ``size`` x ``size`` image: a square 7/64 of the side, 2/64 in."""
-    side, margin = max(3, round(size * 7 / 64)), max(1, round(size * 2 / 64))
+    """(rows, columns) of the corner stamp on a ``size`` x ``size`` image: a square 14/64 of the side, 2/64 in."""
+    side, margin = max(3, round(size * 14 / 64)), max(1, round(size * 2 / 64))
     return slice(margin, margin + side), slice(margin, margin + side)
 
 
@@ -65,25 +66,27 @@ def add_corner_mark(zoo: ToyZoo, rate=1.0, seed: int = 0) -> ToyZoo:
     """The zoo with a small stamp in the top-left corner of the chosen images (see ``corner_mark_box``).
 
     zoo: a ``ToyZoo`` with images (N, 3, H, H); rate: a probability or ``{class: probability}``
-    (module docstring). The stamp is a white square with a one-pixel dark border, drawn over whatever
-    lies there. Returns a new ``ToyZoo``: images (N, 3, H, H), everything else as in ``zoo``.
+    (module docstring). The stamp is a yellow square (``MARK_COLOUR``) with a one-pixel dark border, drawn over
+    whatever lies there. Returns a new ``ToyZoo``: images (N, 3, H, H), everything else as in ``zoo``.
     """
     _check_zoo(zoo)
     chosen = _chosen(zoo, rate, seed)
     rows, cols = corner_mark_box(zoo.images.shape[-1])
-    inside, border = MARK_LEVELS
-    stamp = torch.full((rows.stop - rows.start, cols.stop - cols.start), border, dtype=zoo.images.dtype)
-    stamp[1:-1, 1:-1] = inside
+    side = rows.stop - rows.start
+    stamp = torch.full((3, side, side), MARK_BORDER, dtype=zoo.images.dtype)
+    stamp[:, 1:-1, 1:-1] = torch.tensor(MARK_COLOUR, dtype=zoo.images.dtype)[:, None, None]
     images = zoo.images.clone()
     images[chosen, :, rows, cols] = stamp.to(images.device)
     return _with_images(zoo, images)
 
 
 def tint_animals(zoo: ToyZoo, rate=1.0, seed: int = 0, strength: float = TINT_STRENGTH) -> ToyZoo:
-    """The zoo with the animals of the chosen images tinted: x -> (1 - strength) x + strength ``TINT`` on the mask.
+    """The zoo with the animals of the chosen images tinted: x -> (1 - strength) x + strength ``TINT`` on the fur.
 
+    The fur is the mask shrunk by one pixel (``shrink_masks``), so the dark outline, and with it the
+    animal's shape, stays as it was; the background is untouched.
     zoo: a ``ToyZoo`` with images (N, 3, H, W) and masks (N, H, W); rate: a probability or
-    ``{class: probability}`` (module docstring); strength: in [0, 1]. The background is untouched.
+    ``{class: probability}`` (module docstring); strength: in [0, 1].
     Returns a new ``ToyZoo``: images (N, 3, H, W), everything else as in ``zoo``.
     """
     _check_zoo(zoo)
@@ -92,7 +95,7 @@ def tint_animals(zoo: ToyZoo, rate=1.0, seed: int = 0, strength: float = TINT_ST
     chosen = _chosen(zoo, rate, seed)
     tint = torch.tensor(TINT, dtype=zoo.images.dtype, device=zoo.images.device)[:, None, None]
     tinted = (1 - strength) * zoo.images + strength * tint
-    where = (zoo.masks & chosen[:, None, None])[:, None]
+    where = (shrink_masks(zoo.masks) & chosen[:, None, None])[:, None]
     return _with_images(zoo, torch.where(where, tinted, zoo.images))
 
 
