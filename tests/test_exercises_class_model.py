@@ -11,6 +11,9 @@ from helpers.exercises import ExerciseError, HelperUnavailable, NotDoneYet
 from helpers.exercises.class_model import check_class_model_loop
 from helpers.filters import gaussian_blur
 
+SWITCHED_OFF = ("class_model_visualization", "feature_visualization", "input_gradient")
+ORIGINALS = {name: getattr(helpers, name) for name in SWITCHED_OFF}
+
 
 def solution(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
     """The loop as a learner writes it (the image rolled, the step taken, the image rolled back)."""
@@ -92,7 +95,7 @@ def test_fails_when_nothing_is_returned(expect_failure, zoonet):
     expect_failure(check_class_model_loop, lambda *args, **kwargs: None, zoonet, words=["None"])
 
 
-@pytest.mark.parametrize("name", ["class_model_visualization", "feature_visualization", "input_gradient"])
+@pytest.mark.parametrize("name", SWITCHED_OFF)
 def test_fails_on_a_helper_that_does_it(name, zoonet):
     def via_helpers(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
         if name == "class_model_visualization":
@@ -105,8 +108,8 @@ def test_fails_on_a_helper_that_does_it(name, zoonet):
 
     with pytest.raises(HelperUnavailable, match=f"helpers.{name}` is switched off"):
         check_class_model_loop(via_helpers, zoonet)
-    assert getattr(helpers, name).__module__ != "helpers.exercises"   # put back after the check
-    assert helpers.class_model_visualization is helpers.class_model.class_model_visualization
+    assert all(getattr(helpers, n) is f for n, f in ORIGINALS.items())   # put back after the check
+    assert helpers.class_model.class_model_visualization is ORIGINALS["class_model_visualization"]
 
 
 def test_fails_on_a_helper_imported_into_the_learners_globals(zoonet):
@@ -176,3 +179,15 @@ def test_fails_on_a_wrong_shape_and_on_something_else(expect_failure, zoonet):
                    zoonet, words=["shape"])
     expect_failure(check_class_model_loop, lambda model, target, shape, *args, **kwargs: torch.full((1, *shape), 0.6),
                    zoonet, words=["differs"])
+
+
+def test_an_autograd_error_gets_a_hint_about_detaching(expect_failure, zoonet):
+    def in_place_on_a_leaf(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator=None):
+        image = torch.full((1, *shape), 0.5, requires_grad=True)
+        for _ in range(steps):
+            (grad,) = torch.autograd.grad(model(image)[0, target], image)
+            image += lr * grad   # RuntimeError: a leaf that requires grad, changed in place
+        return image
+
+    expect_failure(check_class_model_loop, in_place_on_a_leaf, zoonet, words=["RuntimeError", "in_place_on_a_leaf",
+                                                                              "fresh leaf"])
