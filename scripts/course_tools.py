@@ -146,8 +146,8 @@ WORDS_PER_MINUTE = 150  # prose with formulas, read carefully
 SECONDS_PER_CODE_LINE = 10  # read it, run it, look at what it prints or draws
 MINUTES_PER_EXERCISE = 15
 DEEP_DIVE = "(optional deep dive)"
-#: the 3-hour single-session track: these notebooks' core paths
-THREE_HOUR_TRACK = ("00", "01", "03", "05", "06")
+#: the 3-hour single-session track: these notebooks' core paths (the course installed beforehand)
+THREE_HOUR_TRACK = ("03", "05", "06")
 GUIDE = ROOT / "INSTRUCTOR_GUIDE.md"
 TIMINGS = re.compile(r"(<!-- timings: made by scripts/course_tools.py timings -->\n).*?(<!-- end of timings -->)", re.S)
 
@@ -194,7 +194,9 @@ def timings_table() -> str:
         rows.append(f"| {path.stem} | {core} min | {deep or '—'}{' min' if deep else ''} | {m['exercises']} |")
     rows.append(f"| **all** | **{total['core'] / 60:.1f} h** | **{total['deep dives'] / 60:.1f} h** | |")
     return ("\n".join(rows) + f"\n\n**3-hour single-session track:** the core paths of notebooks "
-            f"{', '.join(THREE_HOUR_TRACK)}: about {track} min.\n")
+            f"{', '.join(THREE_HOUR_TRACK)} (saliency, the Clever-Hans case, class models): about {track} min, "
+            "with the course installed beforehand (`make lab`, or the Colab badges) and notebook 00's Toy Zoo "
+            "section read as homework.\n")
 
 
 def _sources() -> list[Path]:
