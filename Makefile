@@ -55,10 +55,7 @@ checkpoints: $(STAMP)
 benchmark: $(STAMP)
 	$(PY) scripts/benchmark.py
 
-browser-answer-key: $(STAMP)
-	$(PY) scripts/lab.py --answer-key $(ARGS)
-
-test: $(STAMP)
+browser-test: $(STAMP)
 	PYTHON=$(PY) bash scripts/browser_test.sh
 
 clean:

@@ -48,3 +48,10 @@ def test_checkpoints_ship_as_package_data():
         assert checkpoint_path(name).is_file(), f"missing {name}.pt: run python -m helpers.checkpoints {name}"
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     assert "*.pt" in config["package-data"]["helpers.data"]  # tests/test_colab_like.py checks the wheel itself
+
+
+def test_make_test_runs_pytest_and_the_notebooks_once_more():
+    import subprocess
+    plan = subprocess.run(["make", "-n", "-o", ".venv/.installed", "test"], cwd=ROOT, capture_output=True, text=True)
+    assert "overriding recipe" not in plan.stderr, plan.stderr  # one rule per target
+    assert "-m pytest" in plan.stdout and "numerics.py run" in plan.stdout, plan.stdout
