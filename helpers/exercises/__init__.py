@@ -24,7 +24,7 @@ from __future__ import annotations
 import sys
 import sysconfig
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
@@ -82,14 +82,15 @@ def _who(function) -> str:
 
 @contextmanager
 def learner_code(who: str | Callable = "your function", raised: str | None = None,
-                 hint: str | None = None) -> Iterator[None]:
+                 hint: str | None = None, hints: Mapping[str, str] | None = None) -> Iterator[None]:
     """Run the learner's code in the block and turn its errors into feedback.
 
     ``who`` names the code: a phrase, or the learner's function (then "your function `name`").
     ``NotImplementedError`` becomes ``NotDoneYet`` ("{who} still raises NotImplementedError");
     any other exception (but an ``ExerciseError``) becomes an ``ExerciseError`` that reads
     "{raised} {type}: {message}" (``raised`` defaults to "{who} raised"), the learner's line it
-    came from, and ``hint``; the original error stays attached as ``__cause__``.
+    came from, and ``hint``; the original error stays attached as ``__cause__``. ``hints`` maps a
+    piece of an error's message to the hint that error gets instead (the first that matches).
     """
     who = who if isinstance(who, str) else _who(who)
     try:
@@ -100,6 +101,7 @@ def learner_code(who: str | Callable = "your function", raised: str | None = Non
         raise NotDoneYet(f"{who} still raises NotImplementedError: it is not done yet."
                          + _hint("replace the `raise NotImplementedError` line with your code")) from None
     except Exception as error:  # noqa: BLE001 -- any error in the learner's code becomes feedback
+        hint = next((h for text, h in (hints or {}).items() if text in str(error)), hint)
         raise ExerciseError(f"{raised or who + ' raised'} {type(error).__name__}: {error}"
                             + _learner_line(error) + _hint(hint)) from error
 
@@ -146,14 +148,15 @@ def helpers_unavailable(functions: Iterable[Callable], instead: str,
             namespace[key] = value
 
 
-def call(function: Callable, *args, unavailable: Sequence[Callable] = (), instead: str = "", **kwargs):
-    """``function(*args, **kwargs)``, the learner's function, run inside ``learner_code``.
+def call(function: Callable, *args, unavailable: Sequence[Callable] = (), instead: str = "",
+         hints: Mapping[str, str] | None = None, **kwargs):
+    """``function(*args, **kwargs)``, the learner's function, run inside ``learner_code`` (with ``hints``).
 
     ``unavailable`` helpers are switched off meanwhile (``helpers_unavailable``, also in the
     function's own globals); ``instead`` says what to use in their place.
     """
     namespaces = [function.__globals__] if hasattr(function, "__globals__") else []
-    with helpers_unavailable(unavailable, instead, namespaces), learner_code(function):
+    with helpers_unavailable(unavailable, instead, namespaces), learner_code(function, hints=hints):
         return function(*args, **kwargs)
 
 

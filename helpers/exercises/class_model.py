@@ -13,7 +13,7 @@ from ..filters import gaussian_blur
 from ..models import LinearClassifier, ZooNet
 from ..objectives import GREY, objective_value
 from ..toyzoo import CLASSES
-from . import ExerciseError, Mistake, call, expect, expect_match, expect_tensor, passed
+from . import Mistake, call, expect, expect_match, expect_tensor, passed
 
 #: the helpers that would do the exercise: switched off while the learner's loop runs
 UNAVAILABLE = (class_model_visualization, ascend, feature_visualization, input_gradient)
@@ -121,19 +121,17 @@ def _cases():
     ]
 
 
+_FRESH_LEAF = ("take each step on a fresh leaf, x = torch.roll(image, ...).requires_grad_(True) with image detached, "
+               "and detach the new image (x.detach() + lr * grad).")
+
+
 def _run(my_class_model, model, target: int, shape, settings: dict, seed: int, what: str) -> torch.Tensor:
     """The learner's image (1, C, H, W), on the CPU, after checking the model was left alone and the result's type."""
     training = [m.training for m in model.modules()]
     grads = [p.grad for p in model.parameters()]
     try:
         result = call(my_class_model, model, target, shape, generator=torch.Generator().manual_seed(seed),
-                      unavailable=UNAVAILABLE, instead=INSTEAD, **settings)
-    except ExerciseError as error:
-        if isinstance(error.__cause__, RuntimeError) and "grad" in str(error.__cause__):
-            raise ExerciseError(f"{error}\n  Hint: take each step on a fresh leaf, "
-                                "x = torch.roll(image, ...).requires_grad_(True) with image detached, and "
-                                "detach the new image (x.detach() + lr * grad).") from error.__cause__
-        raise
+                      unavailable=UNAVAILABLE, instead=INSTEAD, hints={"grad": _FRESH_LEAF}, **settings)
     finally:
         changed_grads = any(p.grad is not g for p, g in zip(model.parameters(), grads))
         changed_mode = [m.training for m in model.modules()] != training

@@ -27,7 +27,7 @@ from ..models import LinearClassifier
 from ..objectives import GREY
 from ..toyzoo import ToyZoo, paint_background
 from ..training import predict
-from . import ExerciseError, Mistake, call, diagnose, expect, expect_match, expect_tensor, passed
+from . import Mistake, call, diagnose, expect, expect_match, expect_tensor, passed
 from .saliency import GRADIENT_HELPERS
 
 
@@ -176,15 +176,12 @@ def _cases() -> list[tuple]:
 
 def _run(fooling_image, model, image, target, step_size, max_steps) -> torch.Tensor:
     """The learner's image, their code run with the gradient helpers off; a lost gradient gets its own hint."""
-    try:
-        return call(fooling_image, model, image, target, step_size, max_steps,
-                    unavailable=FOOLING_HELPERS, instead=INSTEAD)
-    except ExerciseError as error:
-        if isinstance(error.__cause__, RuntimeError) and "require grad" in str(error.__cause__):
-            raise ExerciseError(f"{error}\n  Hint: every step needs a new forward pass on an image that requires a "
-                                "gradient: after a step taken under torch.no_grad() (or with .detach()), call "
-                                "x.requires_grad_(True) again before model(x).") from error.__cause__
-        raise
+    return call(fooling_image, model, image, target, step_size, max_steps, unavailable=FOOLING_HELPERS,
+                instead=INSTEAD, hints={"require grad": _REQUIRE_GRAD})
+
+
+_REQUIRE_GRAD = ("every step needs a new forward pass on an image that requires a gradient: after a step taken "
+                 "under torch.no_grad() (or with .detach()), call x.requires_grad_(True) again before model(x).")
 
 
 def _margin(model, image: torch.Tensor, target: int, source: int) -> float:
