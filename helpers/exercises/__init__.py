@@ -149,14 +149,15 @@ def helpers_unavailable(functions: Iterable[Callable], instead: str,
 
 
 def call(function: Callable, *args, unavailable: Sequence[Callable] = (), instead: str = "",
-         hints: Mapping[str, str] | None = None, **kwargs):
-    """``function(*args, **kwargs)``, the learner's function, run inside ``learner_code`` (with ``hints``).
+         raised: str | None = None, hint: str | None = None, hints: Mapping[str, str] | None = None, **kwargs):
+    """``function(*args, **kwargs)``, the learner's function, run inside ``learner_code`` (with ``raised``,
+    ``hint`` and ``hints``).
 
     ``unavailable`` helpers are switched off meanwhile (``helpers_unavailable``, also in the
     function's own globals); ``instead`` says what to use in their place.
     """
     namespaces = [function.__globals__] if hasattr(function, "__globals__") else []
-    with helpers_unavailable(unavailable, instead, namespaces), learner_code(function, hints=hints):
+    with helpers_unavailable(unavailable, instead, namespaces), learner_code(function, raised, hint, hints):
         return function(*args, **kwargs)
 
 

@@ -15,7 +15,7 @@ from ..attribution import (attribute, contrastive_saliency, grad_cam, gradient_x
 from ..attribution._core import _input_grad
 from ..models import ZooNet
 from ..training import l2_pgd
-from . import Mistake, close, diagnose, expect, expect_tensor, helpers_unavailable, learner_code, passed
+from . import Mistake, call, close, diagnose, expect, expect_tensor, passed
 
 #: every helper that computes an input gradient: switched off while the learner writes one. ``_input_grad`` is the
 #: core they share, so ``attribute`` and the registry's ``METHODS[...].function`` are switched off with it.
@@ -60,12 +60,10 @@ _INT_HINT = ("turn the target into one index per image first, e.g. torch.as_tens
 
 
 def _run(my_saliency_map, model, images, target, where: str):
-    """The learner's answer on one case, run as ``call`` runs it (gradient helpers off), its errors naming the case."""
-    namespaces = [my_saliency_map.__globals__] if hasattr(my_saliency_map, "__globals__") else []
-    raised = f"{where}, your function raised" if where else None
-    with helpers_unavailable(GRADIENT_HELPERS, INSTEAD, namespaces), \
-            learner_code(my_saliency_map, raised, _INT_HINT if isinstance(target, int) else None):
-        return my_saliency_map(model, images.clone(), target)
+    """The learner's answer on one case, gradient helpers off, its errors naming the case."""
+    return call(my_saliency_map, model, images.clone(), target, unavailable=GRADIENT_HELPERS, instead=INSTEAD,
+                raised=f"{where}, your function raised" if where else None,
+                hint=_INT_HINT if isinstance(target, int) else None)
 
 
 def _check_case(my_saliency_map, model, images, target, where: str, int_after_tensor: bool) -> None:
