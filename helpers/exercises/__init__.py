@@ -131,7 +131,7 @@ def helpers_unavailable(functions: Iterable[Callable], instead: str,
     ``namespaces`` (e.g. the learner's function's ``__globals__``: the notebook's names). Every
     binding is put back on leaving the block, also after an error.
     """
-    functions = list(functions)
+    functions = list(functions)  # held for the whole block, so no other object can take one of their ids
     blockers = {id(f): _blocked(f, instead) for f in functions}
     modules = [vars(module) for name, module in list(sys.modules.items())
                if module is not None and (name == "helpers" or name.startswith("helpers."))]
@@ -139,7 +139,7 @@ def helpers_unavailable(functions: Iterable[Callable], instead: str,
     try:
         for namespace in [*modules, *namespaces]:
             for key, value in list(namespace.items()):
-                if id(value) in blockers and any(value is f for f in functions):
+                if id(value) in blockers:
                     replaced.append((namespace, key, value))
                     namespace[key] = blockers[id(value)]
         yield
