@@ -23,7 +23,9 @@ from .models import LinearClassifier, SpatialZooNet, ZooNet
 from .objectives import GREY, OBJECTIVES
 from .photos import PHOTOS, load_photos, to_tensor
 from .plotting import image_grid, outline, show_map, to_numpy_image
-from .pretrained import SUPPORTED, PretrainedUnavailableError, load_pretrained, weights_file, weights_verified
+from .efficientnet import EfficientNetLite0
+from .pretrained import (SUPPORTED, PretrainedUnavailableError, imagenet_classes, load_pretrained, weights_file,
+                         weights_verified)
 from .recognizability import mean_masks, objectness, part_contrast, shape_similarity
 from .sanity import cascading_randomization, randomizable_layers, rank_correlation
 from .toyzoo import (BACKGROUNDS, CLASSES, HOME_BACKGROUND, PARTS, ToyZoo, centered_goose_parts, grow_masks,
@@ -49,7 +51,8 @@ __all__ = [
     "GREY", "OBJECTIVES",
     "PHOTOS", "load_photos", "to_tensor",
     "image_grid", "outline", "show_map", "to_numpy_image",
-    "SUPPORTED", "PretrainedUnavailableError", "load_pretrained", "weights_file", "weights_verified",
+    "EfficientNetLite0",
+    "SUPPORTED", "PretrainedUnavailableError", "imagenet_classes", "load_pretrained", "weights_file", "weights_verified",
     "mean_masks", "objectness", "part_contrast", "shape_similarity",
     "cascading_randomization", "randomizable_layers", "rank_correlation",
     "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "PARTS", "ToyZoo", "centered_goose_parts", "grow_masks",

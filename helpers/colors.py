@@ -27,11 +27,15 @@ def estimate_color_matrix(images: torch.Tensor) -> torch.Tensor:
 def _photo_color_matrix() -> torch.Tensor:
     from .photos import load_photos
 
-    return estimate_color_matrix(load_photos(size=64))
+    return estimate_color_matrix(load_photos(COLOR_PHOTOS, size=64))
+
+
+#: the photos whose colours ``natural_color_matrix`` measures (scikit-image's four colour photos)
+COLOR_PHOTOS = ("chelsea", "coffee", "astronaut", "rocket")
 
 
 def natural_color_matrix() -> torch.Tensor:
-    """(3, 3) colour-covariance square root of the natural photos in ``helpers.PHOTOS`` (the default)."""
+    """(3, 3) colour-covariance square root of the natural photos ``COLOR_PHOTOS`` (the default)."""
     return _photo_color_matrix().clone()
 
 

@@ -1,9 +1,11 @@
-"""ImageNet classifiers from torchvision, taking images in [0, 1] — when their weights can be had.
+"""Real ImageNet classifiers, taking images in [0, 1] (notebooks 03, 04, 06-08).
 
-Weights come from torchvision's ``weights=`` API: from the local torch cache
-(``torch.hub.get_dir()/checkpoints``) if the file is there, else by download. On a
-machine with neither, ``load_pretrained`` raises ``PretrainedUnavailableError`` and the
-notebooks go on with the course's own model.
+``load_pretrained()`` (the default, ``"efficientnet_lite0"``) is always available: the course's own
+EfficientNet-Lite0 module (``helpers.efficientnet``) with the weights that ship inside an installed
+package, so nothing is downloaded. torchvision's SqueezeNet, ResNet-18 and VGG-16 are options where
+their weights can be had: from the local torch cache (``torch.hub.get_dir()/checkpoints``) if the
+file is there, else by download; on a machine with neither, ``load_pretrained`` raises
+``PretrainedUnavailableError``. Class names come from torchvision's weight metadata (no download).
 """
 from __future__ import annotations
 
@@ -15,7 +17,12 @@ import torch
 import torchvision
 from torch import nn
 
-SUPPORTED = ("squeezenet1_1", "resnet18", "vgg16")
+from .efficientnet import efficientnet_lite0
+from .efficientnet import weights_path as efficientnet_weights_path
+
+#: the always-available network, then torchvision's (weights from the torch cache or a download)
+SUPPORTED = ("efficientnet_lite0", "squeezenet1_1", "resnet18", "vgg16")
+TORCHVISION = SUPPORTED[1:]
 
 
 class PretrainedUnavailableError(RuntimeError):
@@ -34,9 +41,17 @@ class Normalize(nn.Module):
         return (images - self.mean) / self.std
 
 
+def imagenet_classes() -> list[str]:
+    """The 1000 ImageNet-1k class names in index order, from torchvision's weight metadata (no download)."""
+    return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
+
+
 def weights_file(name: str) -> Path:
-    """Where torch's cache keeps the weights of ``name`` (the file may not exist)."""
-    url = torchvision.models.get_model_weights(_check_name(name)).DEFAULT.url
+    """Where the weights of ``name`` are: inside the installed package for ``"efficientnet_lite0"``,
+    else the file torch's cache keeps for a torchvision model (which may not exist)."""
+    if _check_name(name) == "efficientnet_lite0":
+        return Path(efficientnet_weights_path())
+    url = torchvision.models.get_model_weights(name).DEFAULT.url
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
 
@@ -45,6 +60,7 @@ def weights_verified(name: str) -> bool:
 
     False when the file is missing or is anything else, e.g. a stand-in made for testing. The
     notebooks assert claims about what a real ImageNet model shows only when this is True.
+    EfficientNet-Lite0's weights are checked the same way (the hash prefix is in their file name).
     """
     path = weights_file(name)
     match = torch.hub.HASH_REGEX.search(path.name)
@@ -57,18 +73,23 @@ def weights_verified(name: str) -> bool:
     return digest.hexdigest().startswith(match.group(1))
 
 
-def load_pretrained(name: str = "squeezenet1_1", progress: bool = False) -> tuple[nn.Module, list[str]]:
-    """An ImageNet classifier with its input normalization folded in, and its 1000 class names.
+def load_pretrained(name: str = "efficientnet_lite0", progress: bool = False) -> tuple[nn.Module, list[str]]:
+    """An ImageNet classifier with its input scaling folded in, and its 1000 class names.
 
-    Returns ``(model, class_names)``: ``model`` is ``nn.Sequential(normalize, net)`` in eval mode
-    on the CPU; it takes (N, 3, H, W) images in [0, 1] (224x224 is what it was trained on) and
-    returns (N, 1000) unnormalized scores. ``class_names`` come from torchvision's weight metadata.
+    Returns ``(model, class_names)``: ``model`` is in eval mode on the CPU; it takes (N, 3, H, W)
+    images in [0, 1] (224 × 224 is what it was trained on; other sizes work) and returns (N, 1000)
+    unnormalized scores. ``class_names`` come from torchvision's weight metadata.
 
-    Raises ``PretrainedUnavailableError`` when the weights are not in the torch cache and cannot
-    be downloaded. To use them offline, copy the weights file (see ``weights_file(name)``) into
-    the torch cache from a machine with internet access.
+    ``"efficientnet_lite0"`` (the default) is ``helpers.efficientnet.EfficientNetLite0``, always
+    available offline; its Grad-CAM layer is ``model.features[-1]`` (``"features.head"``). The
+    torchvision names (``"squeezenet1_1"``, ``"resnet18"``, ``"vgg16"``) give
+    ``nn.Sequential(normalize, net)`` and raise ``PretrainedUnavailableError`` when the weights are
+    not in the torch cache and cannot be downloaded; to use them offline, copy the weights file
+    (see ``weights_file(name)``) into the torch cache from a machine with internet access.
     """
-    weights = torchvision.models.get_model_weights(_check_name(name)).DEFAULT
+    if _check_name(name) == "efficientnet_lite0":
+        return efficientnet_lite0(), imagenet_classes()
+    weights = torchvision.models.get_model_weights(name).DEFAULT
     path = weights_file(name)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from .._checks import as_target, check_choice, check_model
-from ..layers import check_feature_map
+from ..layers import check_feature_map, find_layer
 from ..model_state import frozen_eval
 from ..objectives import OBJECTIVES, objective_value
 from ._core import _checked_forward, _input_grad, _prepare
@@ -84,11 +84,12 @@ def contrastive_saliency(model: nn.Module, images: torch.Tensor, target, other) 
     return (grad * x).sum(1).clamp(min=0).to(images.device)
 
 
-def grad_cam(model: nn.Module, images: torch.Tensor, target, layer: nn.Module) -> torch.Tensor:
+def grad_cam(model: nn.Module, images: torch.Tensor, target, layer) -> torch.Tensor:
     """Grad-CAM (Selvaraju et al., 2017): (N, H, W), non-negative, at the input's resolution.
 
-    With A (N, K, h, w) the output of ``layer`` (a module inside ``model``, typically the last
-    convolutional block, e.g. ``model.features[-1]`` of ZooNet or ``model.layer4`` of a ResNet):
+    With A (N, K, h, w) the output of ``layer`` (a module inside ``model`` or its dotted name, typically
+    the last convolutional block: ``model.features[-1]`` of ZooNet and of EfficientNet-Lite0, whose name
+    is ``"features.head"``, or ``model.layer4`` of a ResNet):
 
         α_k = mean over (h, w) of ∂S_target/∂A_k,   cam = ReLU(Σ_k α_k A_k)
 
@@ -102,12 +103,7 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target, layer: nn.Module) -
     per forward pass. The model runs in eval mode and is left as it was.
     """
     check_model(model)
-    if not isinstance(layer, nn.Module):
-        raise TypeError(f"layer: expected a torch.nn.Module inside the model (e.g. model.features[-1]), "
-                        f"got {type(layer).__name__}")
-    if not any(module is layer for module in model.modules()):
-        raise ValueError(f"layer: expected a module inside the model, got a {type(layer).__name__} that is not "
-                         "one of model.modules()")
+    _, layer = find_layer(model, layer)
     x, target = _prepare(model, images, target)
     outputs: list[torch.Tensor] = []
 
