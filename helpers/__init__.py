@@ -31,6 +31,7 @@ from .sanity import cascading_randomization, randomizable_layers, rank_correlati
 from .toyzoo import (BACKGROUNDS, CLASSES, HOME_BACKGROUND, PARTS, ToyZoo, centered_goose_parts, grow_masks,
                      home_background_ids, make_toy_zoo, paint_background, part_index, shrink_masks, swap_backgrounds)
 from .training import accuracy, predict, train_classifier
+from .transforms import Jitter, Pad, RandomRotation, RandomScale, standard_transforms
 from .uploads import UploadError, load_uploaded_image
 
 __all__ = [
@@ -58,5 +59,6 @@ __all__ = [
     "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "PARTS", "ToyZoo", "centered_goose_parts", "grow_masks",
     "home_background_ids", "make_toy_zoo", "paint_background", "part_index", "shrink_masks", "swap_backgrounds",
     "accuracy", "predict", "train_classifier",
+    "Jitter", "Pad", "RandomRotation", "RandomScale", "standard_transforms",
     "UploadError", "load_uploaded_image",
 ]

@@ -8,7 +8,8 @@ Olah et al. 2017)::
 
 J comes from the caller (a class score, a probability, a unit's activation: ``helpers.objectives``).
 How the image is made is an ``AscentSettings``: the L2 and total-variation weights, random jitter
-(the model sees the image rolled by a few pixels; the gradient is rolled back), a Gaussian blur
+(the model sees the image rolled by a few pixels; the gradient is rolled back), a list of small
+random transforms (``helpers.transforms``: pad, jitter, random scale, random rotation), a Gaussian blur
 every few steps, clamping to [0, 1], the image's parameterization (pixels, or a 1/f-scaled
 spectrum in decorrelated colours) and torch's optimizer (Adam or SGD, ascending, or SGD on the
 gradient's direction only: ``"normalized"``).
@@ -28,6 +29,7 @@ from ._checks import (check_choice, check_image_shape, check_int, check_nonnegat
 from .colors import checked_color_matrix
 from .filters import gaussian_blur, gaussian_kernel, total_variation
 from .objectives import GREY
+from .transforms import apply, check_transforms
 
 PARAMETERIZATIONS = ("pixel", "fourier")
 OPTIMIZERS = ("adam", "sgd", "normalized")
@@ -47,6 +49,10 @@ class AscentSettings:
         ``blur_sigma`` pixels (Fourier parameterization: its spectrum, before the colour transform
         and the sigmoid); 0 switches it off. None (the default): every 4 steps for the pixel
         parameterization, off for the Fourier one (its 1/f scaling already favours smooth images).
+    transforms: a list of small random image transforms (``helpers.transforms``: ``Pad``, ``Jitter``,
+        ``RandomScale``, ``RandomRotation``; ``standard_transforms()`` for ImageNet networks) applied in
+        turn, after the roll of ``jitter``, to the image the model sees at every step; the gradient flows
+        back through them. Empty (the default): none.
     clamp: clip the pixels to [0, 1] after every step (pixel parameterization).
     tv: weight τ of the total-variation penalty (sum of |neighbour differences|); 0 switches it off.
     parameterization: ``"pixel"`` (optimize the pixels) or ``"fourier"`` (optimize a spectrum scaled by
@@ -71,6 +77,7 @@ class AscentSettings:
     jitter: int = 2
     blur_every: int | None = None
     blur_sigma: float = 0.5
+    transforms: tuple = ()
     clamp: bool = True
     tv: float = 0.0
     parameterization: str = "pixel"
@@ -93,6 +100,7 @@ class AscentSettings:
         put("l2", check_nonnegative(self.l2, "l2"))
         put("tv", check_nonnegative(self.tv, "tv"))
         check_nonnegative_int(self.jitter, "jitter")
+        put("transforms", check_transforms(self.transforms))
         check_choice(self.parameterization, "parameterization", PARAMETERIZATIONS)
         if self.blur_every is None:
             put("blur_every", 4 if self.parameterization == "pixel" else 0)
@@ -229,7 +237,7 @@ class Ascent:
 
     images: (k, C, H, W) the kept restart's final images.
     records: (steps, k, ...) what the objective recorded at every step, on the image the model saw
-        (jittered, before the update), for the kept restarts.
+        (jittered and transformed, before the update), for the kept restarts.
     final: (k, ...) the record on the final images (no jitter).
     restart: (k,) which restart was kept; restart_objectives: (restarts, k) their regularized objectives.
     """
@@ -283,10 +291,12 @@ def ascend(objective: Objective, k: int, shape: tuple[int, int, int], settings: 
     else:
         optimizer = torch.optim.SGD([param], lr=settings.lr, maximize=True)
     kernel = gaussian_kernel(settings.blur_sigma, device, dtype) if settings.blur_every else None
+    draws = torch.Generator().manual_seed(settings.seed)  # the transforms' random draws
     records = []
     for step in tqdm(range(settings.steps), desc=desc, disable=not settings.progress, leave=False):
         pixels = image.render()
         seen = torch.roll(pixels, shifts[step], dims=(2, 3)) if shifts else pixels
+        seen = apply(settings.transforms, seen, draws)
         gain, record = objective(seen)
         records.append(record.detach())
         (param.grad,) = torch.autograd.grad(_regularized(gain, pixels, settings).sum(), param)
