@@ -1,15 +1,19 @@
 """The interactive explorers, headless: set the controls as a learner would, check what they show."""
 import datetime as dt
+import html
+import io
 
 import numpy as np
 import pytest
 import torch
+import torchvision
 from test_uploads import encode, red
 
-from helpers import CLASSES, ZooNet, load_model, make_toy_zoo
-from helpers.attribution import METHODS, attribute, integrated_gradients, occlusion_map, smoothgrad
+from helpers import CLASSES, PHOTOS, ZooNet, load_model, load_pretrained, make_toy_zoo
+from helpers.attribution import METHODS, attribute, grad_cam, integrated_gradients, occlusion_map, smoothgrad
 from helpers.explorers import (SALIENCY_METHODS, ClassModelExplorer, SaliencyExplorer, class_model_explorer,
                                default_gallery, saliency_explorer)
+from helpers.pretrained import Normalize
 from helpers.uploads import COLAB_UPLOAD_BUTTON_BYTES, MAX_UPLOAD_BYTES
 
 
@@ -125,6 +129,7 @@ def test_an_upload_is_added_to_the_images_and_shown(explorer):
     photo = np.random.default_rng(1).integers(0, 256, (50, 70, 3), dtype=np.uint8)
     explorer.upload.value = (upload_entry("my cat.png", encode(photo)),)
     assert explorer.image.value == "upload: my cat.png" and explorer.image.options[-1] == "upload: my cat.png"
+    assert explorer.target.value == explorer.predicted_class("upload: my cat.png")  # the map explains the prediction
     assert explorer.images["upload: my cat.png"].shape == (3, 32, 32)  # the size of the explorer's images
     assert not explorer.is_error and "on 'upload: my cat.png'" in explorer.message
     assert titles(explorer.figure)[0].startswith("upload: my cat.png")
@@ -185,8 +190,8 @@ def test_a_failing_method_becomes_a_message(explorer, monkeypatch):
 def test_the_default_gallery_has_toy_zoo_images_with_masks_and_photos():
     images, masks = default_gallery(32)
     assert [n for n in images if n.startswith("Toy Zoo: ")] == [f"Toy Zoo: {c}" for c in CLASSES]
-    assert [n for n in images if n.startswith("photo: ")] == ["photo: chelsea", "photo: coffee", "photo: astronaut",
-                                                               "photo: rocket"]
+    assert [n for n in images if n.startswith("photo: ")] == [f"photo: {name}" for name in PHOTOS]
+    assert "photo: grace_hopper" in images and next(iter(images)) == "Toy Zoo: goose"
     assert set(masks) == {f"Toy Zoo: {c}" for c in CLASSES}
     assert all(image.shape == (3, 32, 32) for image in images.values())
     assert all(mask.shape == (32, 32) and mask.dtype == torch.bool and mask.any() for mask in masks.values())
@@ -194,6 +199,9 @@ def test_the_default_gallery_has_toy_zoo_images_with_masks_and_photos():
     assert [n for n in two if n.startswith("Toy Zoo")] == ["Toy Zoo: husky", "Toy Zoo: wolf"]
     imagenet_like, _ = default_gallery(32, ("tench", "goose", "husky", "sports car"))  # not all Toy Zoo classes
     assert [n for n in imagenet_like if n.startswith("Toy Zoo")] == [f"Toy Zoo: {c}" for c in CLASSES]
+    photos_first, first_masks = default_gallery(32, photos_first=True)
+    assert list(photos_first) == [n for n in images if n.startswith("photo: ")] + [f"Toy Zoo: {c}" for c in CLASSES]
+    assert set(first_masks) == set(masks)
 
 
 def test_uploads_take_the_size_of_the_explorers_images(zoo):
@@ -232,6 +240,98 @@ def test_bad_arguments_name_what_was_expected(model, zoo):
     assert "grad-cam" not in explorer.method.options
     with pytest.raises(ValueError, match="layer"):
         saliency_explorer(linear, CLASSES, zoo.images, methods=("grad-cam",))
+
+
+# ---------------------------------------------------------------------------------------
+# the saliency explorer on the real network (EfficientNet-Lite0) and on torchvision's wrapped models
+
+
+@pytest.fixture(scope="module")
+def real():
+    return load_pretrained()
+
+
+@pytest.fixture(scope="module")
+def real_explorer(real):
+    net, names = real
+    explorer = saliency_explorer(net, names, size=128, smoothgrad_samples=2, ig_steps=2)  # small: a quick test
+    yield explorer
+    explorer.close()
+
+
+def test_the_real_network_opens_on_a_photo_with_its_class_and_offers_grad_cam(real, real_explorer):
+    net, names = real
+    explorer = real_explorer
+    assert explorer.image.options[:len(PHOTOS)] == tuple(f"photo: {name}" for name in PHOTOS)
+    assert explorer.image.value == "photo: chelsea" and explorer.size == 128
+    assert explorer.target.value == explorer.predicted_class() == int(explorer.probabilities.argmax())
+    assert names[explorer.target.value] in ("Egyptian cat", "tiger cat", "tabby")
+    assert explorer.method.options == SALIENCY_METHODS and explorer.layer is net.features.head is net.features[-1]
+    assert explorer.heatmap.shape == (128, 128) and not explorer.is_error
+    explorer.method.value = "grad-cam"
+    x = explorer.images["photo: chelsea"][None]
+    torch.testing.assert_close(explorer.heatmap, grad_cam(net, x, explorer.target.value, net.features.head)[0])
+    explorer.method.value = "saliency"
+
+
+def test_the_explorer_lists_the_top_5_classes_of_the_image(real, real_explorer):
+    _, names = real
+    explorer = real_explorer
+    top = explorer.top_classes
+    assert len(top) == 5 and top[0][0] == explorer.predicted_class()
+    assert [p for _, p in top] == sorted((p for _, p in top), reverse=True)
+    torch.testing.assert_close(torch.tensor([p for _, p in top]), explorer.probabilities.topk(5).values)
+    assert explorer.top_text.startswith(f"top 5: {names[top[0][0]]} ")
+    assert all(names[k] in explorer.top_text for k, _ in top) and explorer.top_text.count(" · ") == 4
+    assert explorer.top_label in explorer.children and html.escape(explorer.top_text) in explorer.top_label.value
+    explorer.image.value = "photo: motorcycle"  # another image: another list
+    assert explorer.top_classes[0][0] == explorer.predicted_class("photo: motorcycle")
+    assert names[explorer.top_classes[0][0]] in explorer.top_text and "motorcycle" in explorer.message
+    explorer.image.value = "photo: chelsea"
+
+
+def test_an_upload_goes_to_the_real_network_and_is_classified(real, real_explorer):
+    from PIL import Image
+    from skimage import data
+
+    _, names = real
+    explorer = real_explorer
+    buffer = io.BytesIO()
+    Image.fromarray(data.coffee()).save(buffer, "PNG")
+    explorer.method.value = "grad-cam"
+    assert explorer.receive_upload("coffee.png", buffer.getvalue()) and not explorer.is_error
+    espresso = names.index("espresso")
+    assert explorer.image.value == "upload: coffee.png" and explorer.target.value == espresso  # top-1, selected
+    assert explorer.top_classes[0][0] == espresso and explorer.top_classes[0][1] > 0.5
+    assert explorer.top_text.startswith("top 5: espresso ")
+    assert explorer.shown == ("upload: coffee.png", espresso, "grad-cam")  # the map was computed
+    assert explorer.heatmap.shape == (128, 128) and torch.isfinite(explorer.heatmap).all()
+    assert explorer.heatmap.max() > 0
+    assert "The model predicts 'espresso'" in explorer.message
+
+
+def test_toy_classes_keep_the_toy_zoo_first_and_the_top_list_is_as_long_as_the_classes(zoo):
+    two = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, 2))
+    explorer = saliency_explorer(two, ["husky", "wolf"], size=16)
+    assert explorer.image.value == "Toy Zoo: husky" and len(explorer.top_classes) == 2
+    assert explorer.top_text.startswith("top 2: ")
+    explorer.close()
+
+
+@pytest.mark.parametrize("make, layer", [
+    (lambda: torchvision.models.resnet18(num_classes=8), lambda net: net.layer4),
+    (lambda: torchvision.models.squeezenet1_1(num_classes=8), lambda net: net.features[-1]),
+], ids=["resnet18", "squeezenet1_1"])
+def test_grad_cam_finds_the_layer_of_a_wrapped_torchvision_model(zoo, make, layer):
+    net = make()
+    wrapped = torch.nn.Sequential()  # what load_pretrained makes of torchvision's models
+    wrapped.add_module("normalize", Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]))
+    wrapped.add_module("net", net)
+    explorer = saliency_explorer(wrapped.eval(), CLASSES, {"image 0": zoo.images[0]}, size=32)
+    assert explorer.layer is layer(net) and "grad-cam" in explorer.method.options
+    explorer.method.value = "grad-cam"
+    assert not explorer.is_error and explorer.heatmap.shape == (32, 32)
+    explorer.close()
 
 
 # ---------------------------------------------------------------------------------------
@@ -275,7 +375,8 @@ def test_the_class_model_explorer_runs_with_the_chosen_settings(cm_explorer):
 def test_the_class_model_explorer_makes_a_first_picture_and_reports_failures(model):
     explorer = class_model_explorer(model, CLASSES, steps=5, progress=False, lr=0.1, seed=1)
     assert explorer.runs == 1 and explorer.result.targets == (0,) and explorer.result.settings.seed == 1
-    broken = class_model_explorer(model, CLASSES, steps=5, run=False, progress=False, jitter=-1)
+    broken = class_model_explorer(model, CLASSES, steps=5, run=False, progress=False)
+    broken.options["jitter"] = 64  # as wide as the image: only the run can tell
     broken.run_button.click()  # the error becomes the status line, never a traceback
     assert broken.is_error and "jitter" in broken.message and broken.result is None
     assert not broken.run_button.disabled
@@ -316,6 +417,22 @@ def test_class_model_explorer_arguments(model):
         class_model_explorer(model, CLASSES, run=False, target=1)
     with pytest.raises(ValueError, match="class_names: expected 8 names"):
         class_model_explorer(model, CLASSES[:2], run=False)
+
+
+def test_bad_keyword_arguments_of_the_class_model_explorer_raise_when_it_is_made(model):
+    with pytest.raises(TypeError, match="lrr: not a setting"):  # a typo: named at once, not a failed run later
+        class_model_explorer(model, CLASSES, lrr=0.1, run=False)
+    with pytest.raises(TypeError, match="lrr: not a setting"):
+        class_model_explorer(model, CLASSES, lrr=0.1)
+    with pytest.raises(ValueError, match="jitter: expected a non-negative integer"):
+        class_model_explorer(model, CLASSES, jitter=-1, run=False)
+    with pytest.raises(TypeError, match="settings: expected an AscentSettings"):
+        class_model_explorer(model, CLASSES, settings={"lr": 0.1}, run=False)
+    from helpers.ascent import AscentSettings
+
+    explorer = class_model_explorer(model, CLASSES, steps=3, settings=AscentSettings(lr=0.2), seed=2, progress=False)
+    assert explorer.result.settings.lr == 0.2 and explorer.result.settings.seed == 2 and not explorer.is_error
+    explorer.close()
 
 
 def test_closing_an_explorer_closes_every_control_inside(explorer, cm_explorer):

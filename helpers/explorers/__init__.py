@@ -2,7 +2,11 @@
 
 - ``saliency_explorer(model, class_names)`` (``saliency.py``): pick an image (Toy Zoo, a bundled
   photo, or an upload of your own, decoded by ``helpers.uploads``), a class and a method of
-  ``helpers.attribution.METHODS``; the map is recomputed whenever a control changes.
+  ``helpers.attribution.METHODS``; the map is recomputed whenever a control changes, and a line
+  lists the model's five most probable classes for the image. It works on the course's models and
+  on ``load_pretrained()``'s ImageNet network alike (for that one the photos come first, and
+  Grad-CAM's layer, ``features.head``, is found by itself); an upload is classified and shown with
+  the class the model predicts for it.
 - ``class_model_explorer(model, class_names)`` (``class_model.py``): pick a class, the objective, λ
   and the number of steps, press *Run* and watch the gradient ascent with a progress bar.
 

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .._checks import check_model, check_positive_int
+from ..ascent import resolve_settings
 from ..class_model import class_model_visualization
 from ..model_state import checked_scores, frozen_eval, model_input
 from ..objectives import OBJECTIVES
@@ -140,8 +141,10 @@ def class_model_explorer(model: nn.Module, class_names: Sequence[str], *, steps:
     steps, objective, l2: the controls' starting values (``l2`` one of ``L2_CHOICES``).
     run: make the first picture right away (with the starting values, class 0).
     progress: show a progress bar for runs started by the *Run* button.
-    options: passed on to ``class_model_visualization`` (``lr``, ``jitter``, ``blur_every``,
-        ``image_shape``, ``seed``, ...).
+    options: passed on to ``class_model_visualization`` (``settings``, an ``AscentSettings``, and any of
+        its fields by name: ``lr``, ``jitter``, ``blur_every``, ``image_shape``, ``seed``, ...). They are
+        checked here, when the explorer is made: a name that is not a setting is a ``TypeError`` naming
+        it, a bad value a ``ValueError`` (not a failed run later).
 
     Press *Run* or call ``explorer.run()``; ``explorer.result`` is the ``ClassModelResult``.
     """
@@ -154,6 +157,8 @@ def class_model_explorer(model: nn.Module, class_names: Sequence[str], *, steps:
     fixed = {"target", "objective", "steps", "l2", "progress"} & set(options)
     if fixed:
         raise TypeError(f"options: {sorted(fixed)} are set by the explorer's controls, not as options")
+    given = {name: value for name, value in options.items() if name != "settings"}
+    resolve_settings(options.get("settings"), {**given, "steps": steps, "l2": l2})  # raises on a bad name or value
     explorer = ClassModelExplorer(model, class_names, steps=steps, objective=objective, l2=l2, options=options,
                                   figure_width=figure_width, progress=progress)
     if run:

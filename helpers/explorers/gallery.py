@@ -10,23 +10,28 @@ from ..photos import PHOTOS, load_photos
 from ..toyzoo import CLASSES, ToyZoo, make_toy_zoo
 
 
-def default_gallery(size: int = 64, classes: Sequence[str] = CLASSES, seed: int = 0) -> tuple[dict, dict]:
-    """The explorer's default images: one Toy Zoo image per class, then the bundled photos.
+def default_gallery(size: int = 64, classes: Sequence[str] = CLASSES, seed: int = 0,
+                    photos_first: bool = False) -> tuple[dict, dict]:
+    """The explorer's default images: one Toy Zoo image per class, then the bundled photos (``PHOTOS``).
+
+    classes: the Toy Zoo classes to show (all of them if any name is not a Toy Zoo class).
+    photos_first: put the photos before the Toy Zoo images (for a real ImageNet network, which knows
+        the photos' classes: the explorer opens on the first image, ``"photo: chelsea"``).
 
     Returns (images, masks): ``images`` maps a name (``"Toy Zoo: goose"``, ``"photo: chelsea"``) to a
     (3, size, size) tensor; ``masks`` maps the Toy Zoo names to their (size, size) bool object masks.
     """
     classes = tuple(classes) if classes and all(c in CLASSES for c in classes) else CLASSES
     zoo = make_toy_zoo(6 * len(classes), size=max(size, 16), seed=seed, classes=classes)
-    images, masks = {}, {}
+    toys, masks = {}, {}
     for k, name in enumerate(classes):
         hits = (zoo.labels == k).nonzero()
         if len(hits):
             i = int(hits[0])
-            images[f"Toy Zoo: {name}"] = _resized(zoo.images[i], size)
+            toys[f"Toy Zoo: {name}"] = _resized(zoo.images[i], size)
             masks[f"Toy Zoo: {name}"] = _resized(zoo.masks[i][None].float(), size)[0] > 0.5
-    for name, photo in zip(PHOTOS, load_photos(size=max(size, 8))):
-        images[f"photo: {name}"] = photo
+    photos = {f"photo: {name}": photo for name, photo in zip(PHOTOS, load_photos(size=max(size, 8)))}
+    images = {**photos, **toys} if photos_first else {**toys, **photos}
     return images, masks
 
 

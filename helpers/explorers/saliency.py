@@ -1,6 +1,7 @@
 """The saliency explorer: pick an image (Toy Zoo, a bundled photo or an upload), a class and a method."""
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 
 import ipywidgets as widgets
@@ -33,22 +34,43 @@ def _upload_hint() -> str:
 
 
 def _default_layer(model: nn.Module):
-    """The usual Grad-CAM layer: the last module of ``model.features`` (ZooNet, VGG, SqueezeNet), else None."""
-    features = getattr(model, "features", None)
-    if isinstance(features, nn.Sequential) and len(features):
-        return features[-1]
-    return getattr(model, "layer4", None)  # torchvision ResNets
+    """The usual Grad-CAM layer, else None: the last module of ``model.features`` (ZooNet, EfficientNet-Lite0's
+    ``features.head``, VGG, SqueezeNet) or ``model.layer4`` (ResNets), also inside the wrapper
+    ``nn.Sequential(normalize, net)`` that ``load_pretrained`` puts around torchvision's models (``model.net``)."""
+    for owner in (model, getattr(model, "net", None)):
+        if not isinstance(owner, nn.Module):
+            continue
+        features = getattr(owner, "features", None)
+        if isinstance(features, nn.Sequential) and len(features):
+            return features[-1]
+        layer4 = getattr(owner, "layer4", None)  # torchvision ResNets
+        if isinstance(layer4, nn.Module):
+            return layer4
+    return None
+
+
+#: how many of the most probable classes the explorer lists for the current image (fewer if the model has fewer)
+TOP_K = 5
+
+
+def top_classes_text(class_names: Sequence[str], top: Sequence[tuple[int, float]]) -> str:
+    """One line listing the most probable classes: "top 5: Egyptian cat 66% · tiger cat 16% · …"."""
+    shares = " · ".join(f"{class_names[k]} {p:.0%}" if p >= 0.005 else f"{class_names[k]} <1%" for k, p in top)
+    return f"top {len(top)}: {shares}"
 
 
 class SaliencyExplorer(StatusMixin, widgets.VBox):
     """Pick an image, a class and a method; the map is recomputed on every change (see ``saliency_explorer``).
 
     Controls: ``image``, ``target`` (values are class indices, labels the class names), ``method``
-    (dropdowns) and ``upload`` (a FileUpload). Shown: ``view`` (the figure as a PNG image) and
-    ``status`` (one line). Kept for code and tests: ``figure``, ``heatmap`` ((H, W), on the CPU),
-    ``probabilities`` ((num_classes,) for the current image), ``mask_share`` (share of the map on the
-    object, for images with a mask, else None), ``message`` and ``is_error``. ``settings`` holds the
-    cost settings that override the registry's ({method: {setting: value}}).
+    (dropdowns) and ``upload`` (a FileUpload). Shown: ``view`` (the figure as a PNG image),
+    ``top_label`` (the model's most probable classes for the image, ``top_text``) and ``status``
+    (one line). Kept for code and tests: ``figure``, ``heatmap`` ((H, W), on the CPU),
+    ``probabilities`` ((num_classes,) for the current image), ``top_classes`` (the ``TOP_K`` most
+    probable (class index, probability) pairs, most probable first), ``mask_share`` (share of the map
+    on the object, for images with a mask, else None), ``message`` and ``is_error``. ``settings``
+    holds the cost settings that override the registry's ({method: {setting: value}}); ``layer`` is
+    Grad-CAM's layer (None: no Grad-CAM).
     """
 
     def __init__(self, model: nn.Module, class_names, images: dict, masks: dict, *, size: int,
@@ -65,6 +87,8 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
         self.figure: Figure | None = None
         self.heatmap: torch.Tensor | None = None
         self.probabilities: torch.Tensor | None = None
+        self.top_classes: tuple[tuple[int, float], ...] = ()
+        self.top_text = ""
         self.mask_share: float | None = None
         self.shown: tuple | None = None  # (image name, class index, method) of the figure on show
 
@@ -85,12 +109,14 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
                                          description="your image",
                                          tooltip=f"upload a {UPLOAD_FORMAT_NAMES} file up to {limit}")
         self.view = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        self.top_label = widgets.HTML()
         self.status = widgets.HTML()
         super().__init__(children=[
             widgets.HBox([self.image, self.upload]),
             widgets.HTML(_upload_hint()),
             widgets.HBox([self.target, self.method]),
             self.view,
+            self.top_label,
             self.status,
         ])
         self.add_class("course-saliency-explorer")
@@ -149,6 +175,10 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
         if mask is not None and tuple(mask.shape) == tuple(heat.shape):
             share = float(mask_fraction(heat[None], mask[None])[0])
         self.heatmap, self.probabilities, self.mask_share = heat, probabilities, share
+        values, indices = probabilities.topk(min(TOP_K, len(probabilities)))
+        self.top_classes = tuple((int(k), float(p)) for k, p in zip(indices, values))
+        self.top_text = top_classes_text(self.class_names, self.top_classes)
+        self.top_label.value = f'<div class="course-top-classes">{html.escape(self.top_text)}</div>'
         self.figure = self._draw(name, target, method, heat, probabilities, mask, share)
         self.view.value = png(self.figure)
         self.shown = (name, target, method)
@@ -185,13 +215,21 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
         if not self._quiet:
             self._safely(self.update)
 
-    def add_image(self, name: str, image: torch.Tensor, mask: torch.Tensor | None = None, select: bool = True) -> str:
-        """Add a (3, H, W) image to the dropdown (a new name if ``name`` is taken); returns the name used."""
+    def add_image(self, name: str, image: torch.Tensor, mask: torch.Tensor | None = None, select: bool = True,
+                  select_prediction: bool = False) -> str:
+        """Add a (3, H, W) image to the dropdown (a new name if ``name`` is taken); returns the name used.
+
+        select: show the new image. select_prediction: also select the class the model predicts for it
+        (an upload does: the map then explains what the model sees in the new image).
+        """
         check_images(image[None] if isinstance(image, torch.Tensor) and image.ndim == 3 else image, "image")
         base, k = name, 2
         while name in self.images:
             name, k = f"{base} ({k})", k + 1
-        self.images[name] = image.detach()
+        image = image.detach()
+        probabilities = self._scores(image, name).softmax(0)  # a model that rejects it: an error, nothing added
+        self.images[name] = image
+        self._predictions[name] = probabilities
         if mask is not None:
             self.masks[name] = mask.bool()
         self._quiet = True
@@ -199,6 +237,8 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
             current = self.image.value
             self.image.options = list(self.images)
             self.image.value = name if select else current
+            if select and select_prediction:
+                self.target.value = int(probabilities.argmax())
         finally:
             self._quiet = False
         if select:
@@ -206,7 +246,10 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
         return name
 
     def receive_upload(self, name: str, content, max_bytes: int = MAX_UPLOAD_BYTES) -> bool:
-        """Decode one uploaded file and show it; a file that cannot be used becomes a message. Returns success."""
+        """Decode one uploaded file, select it and the class the model predicts for it, and show the map.
+
+        A file that cannot be used becomes a message in the status line. Returns whether the file was used.
+        """
         shown = short(str(name) or "upload")
         try:
             image = load_uploaded_image(content, self.size, max_bytes=max_bytes)
@@ -216,7 +259,11 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
         except Exception as err:  # noqa: BLE001 -- never a traceback for an upload
             self._say(f"Could not use '{shown}': {type(err).__name__}: {err}", error=True)
             return False
-        self.add_image(f"upload: {shown}", image)
+        try:
+            self.add_image(f"upload: {shown}", image, select_prediction=True)
+        except (ValueError, TypeError, RuntimeError) as err:  # e.g. a model that takes only other sizes
+            self._say(f"Could not use '{shown}': {err}", error=True)
+            return False
         return True
 
     def _on_upload(self, change) -> None:
@@ -256,19 +303,26 @@ def saliency_explorer(model: nn.Module, class_names: Sequence[str], images=None,
 
     model: a classifier taking (N, 3, H, W) images in [0, 1] (the course's models, ``load_pretrained``).
     class_names: one name per class of the model.
-    images: ``None`` (one Toy Zoo image per class plus the bundled photos, see ``default_gallery``),
-        a dict {name: (3, H, W) tensor}, an (N, 3, H, W) tensor, or a ``ToyZoo`` (its masks are used).
+    images: ``None`` (one Toy Zoo image per class plus the bundled photos, see ``default_gallery``;
+        for a model whose classes are not the Toy Zoo's, such as ``load_pretrained()``'s 1000 ImageNet
+        classes, the photos come first, so the explorer opens on a photo and the class the model
+        predicts for it), a dict {name: (3, H, W) tensor}, an (N, 3, H, W) tensor, or a ``ToyZoo``
+        (its masks are used).
     masks: {name: (H, W) bool} object masks: outlined on the map, and the share of the map on the
         object is reported.
     size: side of uploaded (and default) images; default the model's ``image_shape`` if it has one, else 64.
+        On a CPU, 160 keeps a real ImageNet network quick (its ``image_shape`` is 224).
     methods: names of ``helpers.attribution.METHODS`` (default ``SALIENCY_METHODS``; ``"grad-cam"``
         only with a ``layer``, which defaults to ``model.features[-1]`` or ``model.layer4`` when the
-        model has one).
+        model has one, also ``model.net.features[-1]`` or ``model.net.layer4`` for a torchvision
+        model that ``load_pretrained`` wrapped).
     smoothgrad_samples, ig_steps: the cost knobs of SmoothGrad and Integrated Gradients (default: the
         registry's, ``METHODS["smoothgrad"].settings`` and ``METHODS["integrated gradients"].settings``).
 
     The returned ``SaliencyExplorer`` (an ``ipywidgets.VBox``) recomputes its map whenever
-    ``explorer.image``, ``explorer.target`` or ``explorer.method`` changes, from a click or from code.
+    ``explorer.image``, ``explorer.target`` or ``explorer.method`` changes, from a click or from code;
+    under the figure it lists the model's ``TOP_K`` most probable classes for the image. An upload
+    (or ``receive_upload``) selects the new image and the class the model predicts for it.
     """
     check_model(model)
     size = _image_size(model, images, size)
@@ -289,7 +343,10 @@ def saliency_explorer(model: nn.Module, class_names: Sequence[str], images=None,
         raise ValueError(f"layer: {needing[0]} needs the layer whose activations it weighs; pass layer=... "
                          "(e.g. model.features[-1])")
     if images is None:
-        images, default_masks = default_gallery(size, class_names if isinstance(class_names, Sequence) else CLASSES)
+        toy_classes = isinstance(class_names, Sequence) and not isinstance(class_names, str) \
+            and all(name in CLASSES for name in class_names)
+        images, default_masks = default_gallery(size, class_names if toy_classes else CLASSES,
+                                                photos_first=not toy_classes)
         masks = {**default_masks, **(masks or {})}
     images, masks = named_images(images, masks)
     return SaliencyExplorer(model, class_names, images, masks, size=size, methods=methods, layer=layer,
