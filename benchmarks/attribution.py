@@ -25,7 +25,8 @@ import warnings
 import numpy as np
 import torch
 
-from helpers import integrated_gradients, load_model, make_toy_zoo, saliency_map, smoothgrad
+from helpers import (integrated_gradients, load_model, load_photos, load_pretrained, make_toy_zoo, saliency_map,
+                     smoothgrad)
 
 from .timing import compare, row
 
@@ -97,6 +98,8 @@ def _measure(device: torch.device, quick: bool) -> list[dict]:
         ("ZooNet, 64×64×64", load_model("zoonet"), zoo.images, zoo.labels),
         ("SqueezeNet1.1, 8×224×224", squeezenet1_1(weights=None).eval(), torch.rand(8, 3, 224, 224),
          torch.arange(8) * 100),
+        ("EfficientNet-Lite0 (ImageNet weights), 6 photos 224×224", load_pretrained()[0], load_photos(size=224),
+         torch.tensor([285, 967, 450, 657, 665, 652])),
     ]
     rows = []
     for label, model, images, labels in cases:

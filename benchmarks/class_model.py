@@ -7,7 +7,10 @@ Rows (ratio = our time / the reference's time, median of several warmed-up repea
 * one visualization step (default regularizers: L2, jitter, blur every 4 steps, clamping; Adam)
   vs one ``input_gradient`` call on the same model, batch and image size: ZooNet (64×64) with
   1 and 8 images, a SqueezeNet-1.1 (random weights, 224×224) with 1 image, and the SpatialZooNet
-  with 8 images and normalized-gradient steps (no regularizers). The step time is
+  with 8 images and normalized-gradient steps (no regularizers), and EfficientNet-Lite0 (ImageNet
+  weights) with 4 images of 96×96 in notebook 06's set-up: Fourier parameterization, Adam, and the
+  transforms of ``standard_transforms()`` (pad, jitter, scale, rotation, on the model's device); its
+  reference is an input gradient at the size the model sees after them (96 + 2·12 − 8 − 4 = 108). The step time is
   a whole ``class_model_visualization`` run divided by its number of steps, so it includes the
   set-up (a probe forward pass, the start image, the final evaluation); the reference is as many
   ``input_gradient`` calls. Budget ≤ 1.30.
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from helpers import class_model_visualization, input_gradient, load_model
+from helpers import class_model_visualization, input_gradient, load_model, load_pretrained, standard_transforms
 
 from .timing import compare, row
 
@@ -38,9 +41,11 @@ def _squeezenet() -> torch.nn.Module:
     return torchvision.models.squeezenet1_1(weights=None).eval()
 
 
-def _step_row(name: str, model, batch: int, size: int, device, steps: int, rounds: int, **settings) -> dict:
+def _step_row(name: str, model, batch: int, size: int, device, steps: int, rounds: int, seen: int | None = None,
+              **settings) -> dict:
+    """``seen``: the side of the image the model sees after the transforms (the reference's size; default ``size``)."""
     torch.manual_seed(0)
-    images = torch.rand(batch, 3, size, size, device=device)
+    images = torch.rand(batch, 3, seen or size, seen or size, device=device)
     targets = list(range(batch))
 
     def reference():  # as many input-gradient passes as ours takes steps
@@ -67,6 +72,9 @@ def run(device: torch.device | str = "cpu", quick: bool = False) -> list[dict]:
         _step_row("SqueezeNet-1.1", _squeezenet().to(device), 1, 224, device, max(steps // 3, 4), rounds),
         _step_row("SpatialZooNet", load_model("zoonet_spatial").to(device), 8, 64, device, steps, rounds,
                   optimizer="normalized", lr=0.25, jitter=0, blur_every=0, l2=0.0),
+        _step_row("EfficientNet-Lite0, Fourier + standard_transforms()", load_pretrained()[0].to(device), 4, 96,
+                  device, max(steps // 3, 4), rounds, seen=96 + 2 * 12 - 8 - 4, parameterization="fourier", jitter=0, l2=0.0,
+                  transforms=standard_transforms()),
     ]
     n_steps = 20 if quick else 50
     classes = list(range(8))
