@@ -26,6 +26,8 @@ from .plotting import image_grid, outline, show_map, to_numpy_image
 from .efficientnet import EfficientNetLite0
 from .pretrained import (SUPPORTED, PretrainedUnavailableError, imagenet_classes, load_pretrained, weights_file,
                          weights_verified)
+from .render import (Objective, VisualizationResult, channel, class_log_softmax, class_score, class_softmax,
+                     diversity, neuron, visualize)
 from .recognizability import mean_masks, objectness, part_contrast, shape_similarity
 from .sanity import cascading_randomization, randomizable_layers, rank_correlation
 from .toyzoo import (BACKGROUNDS, CLASSES, HOME_BACKGROUND, PARTS, ToyZoo, centered_goose_parts, grow_masks,
@@ -54,6 +56,8 @@ __all__ = [
     "image_grid", "outline", "show_map", "to_numpy_image",
     "EfficientNetLite0",
     "SUPPORTED", "PretrainedUnavailableError", "imagenet_classes", "load_pretrained", "weights_file", "weights_verified",
+    "Objective", "VisualizationResult", "channel", "class_log_softmax", "class_score", "class_softmax", "diversity",
+    "neuron", "visualize",
     "mean_masks", "objectness", "part_contrast", "shape_similarity",
     "cascading_randomization", "randomizable_layers", "rank_correlation",
     "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "PARTS", "ToyZoo", "centered_goose_parts", "grow_masks",
