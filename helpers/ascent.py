@@ -90,6 +90,8 @@ class AscentSettings:
     noise: float = 0.05
     seed: int = 0
     progress: bool = True
+    # whether blur_every was left to its default (which depends on the parameterization)
+    _blur_by_default: bool = field(default=False, init=False, compare=False, repr=False)
 
     def __post_init__(self):
         def put(name, value):
@@ -103,6 +105,7 @@ class AscentSettings:
         put("transforms", check_transforms(self.transforms))
         check_choice(self.parameterization, "parameterization", PARAMETERIZATIONS)
         if self.blur_every is None:
+            put("_blur_by_default", True)
             put("blur_every", 4 if self.parameterization == "pixel" else 0)
         check_nonnegative_int(self.blur_every, "blur_every")
         put("blur_sigma", check_positive_number(self.blur_sigma, "blur_sigma"))
@@ -125,8 +128,8 @@ class AscentSettings:
         unknown = sorted(set(overrides) - set(names))
         if unknown:
             raise TypeError(f"{unknown[0]}: not a setting of the ascent; the settings are {', '.join(names)}")
-        if "parameterization" in overrides and "blur_every" not in overrides:
-            overrides["blur_every"] = None  # its default depends on the parameterization
+        if self._blur_by_default and "blur_every" not in overrides:
+            overrides["blur_every"] = None  # still the default, which depends on the parameterization
         return dataclasses.replace(self, **overrides)
 
     def image_shape_for(self, model) -> tuple[int, int, int]:

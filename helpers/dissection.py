@@ -58,7 +58,11 @@ def top_activating(model: nn.Module, layer, channel: int, images: torch.Tensor, 
         raise ValueError(f"k: expected at most the number of images ({len(x)}), got {k}")
     with frozen_eval(model), activations_of(module, stop=True) as outputs:
         with torch.no_grad():
-            channel = int(check_channels(channel, run_to(model, x[:1], outputs).shape[1])[0])
+            chosen_channels = check_channels(channel, run_to(model, x[:1], outputs).shape[1])
+            if len(chosen_channels) != 1:
+                raise ValueError(f"channel: expected one channel index (top_activating ranks the images for one "
+                                 f"unit; call it once per channel), got {channel!r}")
+            channel = int(chosen_channels[0])
             peak_values, peak_places = [], []
             for idx in batches(len(x), batch_size, desc="top activating", progress=progress):
                 maps = run_to(model, x[idx.to(x.device)], outputs)[:, channel]

@@ -49,7 +49,8 @@ def feature_visualization(model: nn.Module, layer, channel, *, neuron: tuple[int
         its output must be an (N, C, h, w) feature map.
     channel: an int (then ``result.image`` is (C, H, W)) or a sequence of K channels, run as one batch.
     neuron: None (the whole channel, reduced by ``objective``) or (y, x), one position of the (h, w) map.
-    objective: ``"mean"`` (the channel's mean activation) or ``"max"`` (its largest); ignored with ``neuron``.
+    objective: ``"mean"`` (the channel's mean activation) or ``"max"`` (its largest); with ``neuron`` only
+        ``"mean"`` (the default) is accepted, since one position has nothing to reduce.
     settings, overrides: the ascent's ``AscentSettings`` and keyword changes to it (as for class models).
 
     The model is used in eval mode with its parameters frozen and is left exactly as it was; the hook
@@ -58,6 +59,9 @@ def feature_visualization(model: nn.Module, layer, channel, *, neuron: tuple[int
     check_model(model)
     name, module = find_layer(model, layer)
     check_choice(objective, "objective", UNIT_OBJECTIVES)
+    if neuron is not None and objective != "mean":
+        raise ValueError(f"objective: a neuron is one position, so there is nothing to reduce; objective={objective!r} "
+                         "applies to a whole channel (pass neuron=None, or leave objective at 'mean')")
     settings = resolve_settings(settings, overrides)
     shape = settings.image_shape_for(model)
     check_grad_enabled_possible("feature_visualization")

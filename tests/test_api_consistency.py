@@ -1,0 +1,36 @@
+"""Arguments mean what they say: a list of channels is not silently cut to one, contradictory options are rejected."""
+import pytest
+import torch
+
+from helpers import feature_visualization, load_model, make_toy_zoo, top_activating
+
+
+@pytest.fixture(scope="module")
+def zoonet():
+    return load_model("zoonet")
+
+
+def test_top_activating_refuses_several_channels_instead_of_using_the_first(zoonet):
+    zoo = make_toy_zoo(12, seed=0)
+    with pytest.raises(ValueError, match="channel: expected one channel"):
+        top_activating(zoonet, "features.5", [3, 5], zoo.images, k=2, progress=False)
+    one = top_activating(zoonet, "features.5", [3], zoo.images, k=2, progress=False)
+    assert torch.equal(one.indices, top_activating(zoonet, "features.5", 3, zoo.images, k=2, progress=False).indices)
+
+
+def test_feature_visualization_rejects_max_for_a_neuron(zoonet):
+    with pytest.raises(ValueError, match="objective"):
+        feature_visualization(zoonet, "features.5", 0, neuron=(2, 2), objective="max", steps=2, progress=False)
+    result = feature_visualization(zoonet, "features.5", 0, neuron=(2, 2), steps=2, progress=False)
+    assert result.objective == "mean"
+
+
+def test_replace_keeps_an_explicit_blur_and_rederives_a_default_one():
+    from helpers import AscentSettings
+
+    explicit = AscentSettings(parameterization="fourier", blur_every=10)
+    assert explicit.replace(parameterization="pixel").blur_every == 10
+    default = AscentSettings(parameterization="fourier")
+    assert default.blur_every == 0 and default.replace(parameterization="pixel").blur_every == 4
+    assert AscentSettings().replace(steps=5).replace(parameterization="fourier").blur_every == 0
+    assert AscentSettings(blur_every=4) == AscentSettings()
