@@ -53,11 +53,23 @@ def model_input(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
 _SHAPE_ERROR = re.compile(r"channels|shape|size|mat1 and mat2|dimension", re.IGNORECASE)
 
 
-def checked_scores(model: nn.Module, images: torch.Tensor, name: str = "images") -> torch.Tensor:
-    """Run ``model(images)`` and check it returns (N, K) scores; a shape the model rejects becomes a ValueError.
+def check_first_layer(model: nn.Module, images: torch.Tensor, name: str = "images") -> None:
+    """A ValueError naming ``name`` when the model's first convolution expects another number of channels."""
+    first = next((m for m in model.modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
+    if first is not None and images.ndim == 4 and images.shape[1] != first.in_channels:
+        raise ValueError(f"{name}: expected {first.in_channels} channels (the model's first convolution takes "
+                         f"{first.in_channels}), got {images.shape[1]} (shape {tuple(images.shape)})")
 
-    Only shape errors are translated: out-of-memory and every other error pass through unchanged.
+
+def checked_scores(model: nn.Module, images: torch.Tensor, name: str = "images") -> torch.Tensor:
+    """Run ``model(images)`` and check it returns (N, K) scores.
+
+    The channels are checked up front against the model's first convolution. A shape error raised
+    inside the model becomes a ValueError naming ``name``, chained to the original error (``from err``),
+    so the traceback still shows the line where it happened (in a learner's own ``forward``, too).
+    Out-of-memory and every other error pass through unchanged.
     """
+    check_first_layer(model, images, name)
     try:
         scores = model(images)
     except torch.OutOfMemoryError:
@@ -67,9 +79,9 @@ def checked_scores(model: nn.Module, images: torch.Tensor, name: str = "images")
             raise
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ValueError(
-            f"{name}: the model rejected input of shape {tuple(images.shape)} "
-            f"(wrong number of channels or image too small?): {first}"
-        ) from None
+            f"{name}: the model rejected input of shape {tuple(images.shape)}: {first} "
+            "(the traceback above shows where; an image too small for the model, or a bug in its forward?)"
+        ) from err
     if not isinstance(scores, torch.Tensor) or scores.ndim != 2 or scores.shape[0] != images.shape[0]:
         shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
         raise ValueError(f"model: expected it to return scores of shape (N, num_classes), got {shape}")

@@ -34,3 +34,29 @@ def test_replace_keeps_an_explicit_blur_and_rederives_a_default_one():
     assert default.blur_every == 0 and default.replace(parameterization="pixel").blur_every == 4
     assert AscentSettings().replace(steps=5).replace(parameterization="fourier").blur_every == 0
     assert AscentSettings(blur_every=4) == AscentSettings()
+
+
+def test_wrong_channels_are_caught_up_front_and_a_bug_in_forward_keeps_its_line():
+    import traceback
+
+    from helpers import saliency_map
+
+    zoonet = load_model("zoonet")
+    with pytest.raises(ValueError, match=r"images: expected 3 channels .* got 1"):
+        saliency_map(zoonet, torch.rand(2, 1, 64, 64), 0)
+
+    class Buggy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 4, 3)
+            self.fc = torch.nn.Linear(4, 2)
+
+        def forward(self, x):
+            h = self.conv(x)
+            return self.fc(h.view(len(x), 5))  # the learner's bug: a wrong view
+
+    with pytest.raises(ValueError) as caught:
+        saliency_map(Buggy(), torch.rand(2, 3, 8, 8), 0)
+    assert isinstance(caught.value.__cause__, RuntimeError)  # chained, not hidden
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "h.view(len(x), 5)" in shown  # the learner's line is in the traceback

@@ -345,7 +345,7 @@ def test_bad_targets_are_rejected(name, target, tiny, tiny_data):
     (lambda m, x, t: occlusion_map(m, x, t, window=4, stride=5), "stride"),
     (lambda m, x, t: occlusion_map(m, x, t, batch_size=0), "batch_size"),
     (lambda m, x, t: occlusion_map(m, x, t, fill=float("inf")), "fill"),
-    (lambda m, x, t: grad_cam(m, x, t, "features.5"), "layer"),
+    (lambda m, x, t: grad_cam(m, x, t, "features.9"), "layer"),  # no such layer (a dotted name is fine)
     (lambda m, x, t: grad_cam(m, x, t, nn.ReLU()), "layer"),
     (lambda m, x, t: saliency_map("resnet", x, t), "model"),
 ])
