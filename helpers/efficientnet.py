@@ -63,15 +63,13 @@ class SameConv2d(nn.Conv2d):
         return super().forward(F.pad(x, pads) if any(pads) else x)
 
 
-class ConvBN(nn.Sequential):
-    """SameConv2d → BatchNorm2d → ReLU6 (``act=False``: no activation)."""
-
-    def __init__(self, cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1, act: bool = True):
-        layers = [("conv", SameConv2d(cin, cout, kernel, stride, groups=groups, bias=False)),
-                  ("bn", nn.BatchNorm2d(cout, eps=BN_EPS))]
-        if act:
-            layers.append(("act", nn.ReLU6()))
-        super().__init__(OrderedDict(layers))
+def conv_bn(cin: int, cout: int, kernel: int = 1, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
+    """SameConv2d → BatchNorm2d → ReLU6 (``act=False``: no activation), as ``conv``, ``bn``, ``act``."""
+    layers = [("conv", SameConv2d(cin, cout, kernel, stride, groups=groups, bias=False)),
+              ("bn", nn.BatchNorm2d(cout, eps=BN_EPS))]
+    if act:
+        layers.append(("act", nn.ReLU6()))
+    return nn.Sequential(OrderedDict(layers))
 
 
 class MBConv(nn.Module):
@@ -81,9 +79,9 @@ class MBConv(nn.Module):
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, expansion: int):
         super().__init__()
         wide = cin * expansion
-        self.expand = ConvBN(cin, wide) if expansion != 1 else nn.Identity()
-        self.depthwise = ConvBN(wide, wide, kernel, stride, groups=wide)
-        self.project = ConvBN(wide, cout, act=False)
+        self.expand = conv_bn(cin, wide) if expansion != 1 else nn.Identity()
+        self.depthwise = conv_bn(wide, wide, kernel, stride, groups=wide)
+        self.project = conv_bn(wide, cout, act=False)
         self.residual = stride == 1 and cin == cout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -99,14 +97,14 @@ class EfficientNetLite0(nn.Module):
     def __init__(self, num_classes: int = NUM_CLASSES):
         super().__init__()
         self.scale = InputScaling()
-        layers = [("stem", ConvBN(3, STEM_CHANNELS, 3, stride=2))]
+        layers = [("stem", conv_bn(3, STEM_CHANNELS, 3, stride=2))]
         cin = STEM_CHANNELS
         for i, (blocks, kernel, stride, expansion, cout) in enumerate(STAGES, start=1):
             stage = [MBConv(cin if b == 0 else cout, cout, kernel, stride if b == 0 else 1, expansion)
                      for b in range(blocks)]
             layers.append((f"stage{i}", nn.Sequential(*stage)))
             cin = cout
-        layers.append(("head", ConvBN(cin, HEAD_CHANNELS)))
+        layers.append(("head", conv_bn(cin, HEAD_CHANNELS)))
         self.features = nn.Sequential(OrderedDict(layers))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(0.2)  # active only in training

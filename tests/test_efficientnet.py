@@ -84,3 +84,11 @@ def test_helpers_run_on_it_and_leave_it_as_they_found_it(lite0):
     assert not model.training and all(p.requires_grad and p.grad is None for p in model.parameters())
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert not model._forward_hooks and not model.features.head._forward_hooks
+
+
+def test_stages_slice_like_any_sequential(lite0):
+    model, _ = lite0
+    head = model.features.head[:2]  # conv and batch norm, without the ReLU6
+    x = torch.rand(1, 320, 3, 3)
+    with torch.no_grad():
+        assert torch.allclose(model.features.head(x), head(x).clamp(0, 6))
