@@ -60,3 +60,19 @@ def test_wrong_channels_are_caught_up_front_and_a_bug_in_forward_keeps_its_line(
     assert isinstance(caught.value.__cause__, RuntimeError)  # chained, not hidden
     shown = "".join(traceback.format_exception(caught.value))
     assert "h.view(len(x), 5)" in shown  # the learner's line is in the traceback
+
+
+def test_guided_backprop_guides_relu6_like_relu_below_six():
+    from helpers import guided_backprop
+
+    torch.manual_seed(0)
+
+    def net(act):
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), act, torch.nn.Conv2d(4, 4, 3), act,
+                                   torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(4, 3)).eval()
+
+    x = torch.rand(2, 3, 12, 12) * 0.1  # small activations: ReLU6 acts as ReLU
+    relu6 = guided_backprop(net(torch.nn.ReLU6()), x, [0, 2])
+    relu = guided_backprop(net(torch.nn.ReLU()), x, [0, 2])
+    assert torch.allclose(relu6, relu, atol=1e-6)

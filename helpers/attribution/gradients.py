@@ -177,23 +177,24 @@ def guided_backprop(model: nn.Module, images: torch.Tensor, target) -> torch.Ten
     model's weights are never changed. A ReLU written as a function call in ``forward``
     (``F.relu``, ``torch.relu``, ``x.relu()``) cannot be hooked and is backpropagated as usual:
     a model without ``nn.ReLU`` modules is a ``ValueError``; functional ReLU calls next to
-    ``nn.ReLU`` modules raise a ``UserWarning`` (the map is then only partly guided). Other
-    activations (ReLU6, LeakyReLU, GELU, …) are not guided. Same as Captum's ``GuidedBackprop``
+    ``nn.ReLU`` modules raise a ``UserWarning`` (the map is then only partly guided). ``nn.ReLU6``
+    modules (EfficientNet-Lite0's) are guided the same way: [0 < a < 6] · max(g_out, 0). Other
+    activations (LeakyReLU, GELU, …) are not guided. Same as Captum's ``GuidedBackprop``
     followed by ``.abs().amax(1)`` (Captum clamps the gradient of each ReLU's input as a whole, so the
     two can differ only where a ReLU's input also feeds other layers; not so in ZooNet, VGG or ResNet).
     The model runs in eval mode and is left as it was.
     """
     x, target = _prepare(model, images, target)
-    relus = [module for module in model.modules() if isinstance(module, nn.ReLU)]
+    relus = [module for module in model.modules() if isinstance(module, (nn.ReLU, nn.ReLU6))]
     if not relus:
-        raise ValueError(f"model: guided backprop changes the backward pass of the model's nn.ReLU modules, and this "
-                         f"{type(model).__name__} has none (a ReLU called as a function, F.relu or torch.relu, "
-                         "cannot be guided)")
+        raise ValueError(f"model: guided backprop changes the backward pass of the model's nn.ReLU modules (or "
+                         f"nn.ReLU6), and this {type(model).__name__} has none (a ReLU called as a function, F.relu or "
+                         "torch.relu, cannot be guided)")
     module_calls = 0
 
     def guide(module, inputs, output):
         nonlocal module_calls
-        module_calls += 1
+        module_calls += isinstance(module, nn.ReLU)  # what _CountReLUCalls also sees (ReLU6 calls hardtanh)
         if isinstance(output, torch.Tensor) and output.requires_grad:
             output.register_hook(_positive_part)  # a tensor hook: it goes with this pass's graph
 
