@@ -123,7 +123,9 @@ def load_uploaded_image(content, size: int = 64, *, max_bytes: int = MAX_UPLOAD_
                     picture.draft("RGB", (2 * size, 2 * size))  # decode a JPEG at a reduced scale: faster, less memory
                 picture.load()
                 array = _to_array(ImageOps.exif_transpose(picture), size)
-            except Exception:  # noqa: BLE001 -- any decoder failure means a broken file
+            except MemoryError:  # the machine, not the file: say so by not hiding it
+                raise
+            except Exception:  # noqa: BLE001 -- any other decoder failure means a broken file
                 raise UploadError(f"the file looks like a {kind} image but could not be decoded: "
                                   "it is corrupt or truncated.") from None
     return to_tensor(array, size)

@@ -76,3 +76,32 @@ def test_guided_backprop_guides_relu6_like_relu_below_six():
     relu6 = guided_backprop(net(torch.nn.ReLU6()), x, [0, 2])
     relu = guided_backprop(net(torch.nn.ReLU()), x, [0, 2])
     assert torch.allclose(relu6, relu, atol=1e-6)
+
+
+def test_one_toy_zoo_image_by_any_integer_stays_a_zoo_of_one():
+    import numpy as np
+
+    zoo = make_toy_zoo(5, seed=0)
+    for index in (2, np.int64(2), torch.tensor(2)):
+        one = zoo[index]
+        assert one.images.shape == (1, 3, 64, 64) and one.labels.tolist() == [int(zoo.labels[2])]
+        assert one.masks.shape == (1, 64, 64)
+
+
+def test_an_upload_that_runs_out_of_memory_is_not_called_corrupt(monkeypatch):
+    import io
+
+    from PIL import Image
+
+    from helpers import load_uploaded_image
+    from helpers import uploads
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 30, 30)).save(buffer, "PNG")
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(uploads, "_to_array", no_memory)
+    with pytest.raises(MemoryError):
+        load_uploaded_image(buffer.getvalue(), size=32)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
 import torch
@@ -36,8 +37,9 @@ class ToyZoo:
 
     def __getitem__(self, index) -> "ToyZoo":
         """A subset: ``zoo[:100]``, ``zoo[zoo.labels == 2]``, ``zoo[[0, 5, 9]]``."""
-        if isinstance(index, int):
-            index = [index]
+        if isinstance(index, Integral) or (isinstance(index, torch.Tensor) and index.ndim == 0
+                                           and not index.is_floating_point() and index.dtype != torch.bool):
+            index = [int(index)]  # one image stays a zoo of one (an int, a numpy integer or a 0-d tensor)
         return ToyZoo(
             self.images[index], self.labels[index], self.masks[index], self.backgrounds[index], self.parts[index],
             self.classes, self.background_names,
