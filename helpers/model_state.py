@@ -13,10 +13,12 @@ from torch import nn
 def frozen_eval(model: nn.Module) -> Iterator[nn.Module]:
     """Put ``model`` in eval mode with every parameter's ``requires_grad`` off, then restore it.
 
-    Inside the block dropout is off and batch-norm uses its running statistics, and
-    backpropagating to an input computes no parameter gradients (about half the work),
-    so no parameter ``.grad`` is touched. On exit, also after an exception, every
-    module's train/eval flag and every parameter's ``requires_grad`` is put back exactly.
+    Inside the block dropout is off and batch-norm uses its running statistics, and no parameter
+    ``.grad`` can be touched. (The saving of "input gradients only" — no weight gradients, about half
+    a backward pass — comes from asking ``torch.autograd.grad`` for the input alone, which the
+    helpers do; turning ``requires_grad`` off also keeps autograd from recording what parameter
+    gradients would need.) On exit, also after an exception, every module's train/eval flag and
+    every parameter's ``requires_grad`` is put back exactly.
     """
     modes = [(module, module.training) for module in model.modules()]
     flags = [(param, param.requires_grad) for param in model.parameters()]
