@@ -151,14 +151,14 @@ def test_integrated_gradients_matches_captum(which, tiny, tiny_data, zoonet, zoo
 
 
 def test_integrated_gradients_completeness_on_zoonet(zoonet, zoo):
-    """The tolerance the docstring states, at the default step count, on the course CNN."""
+    """The tolerance the docstring states (0.6 score units), at the default step count, on the course CNN."""
     x, t = zoo
     ig = integrated_gradients(zoonet, x, t, batch_size=64, progress=False)
     with torch.no_grad():
         delta = (zoonet(x) - zoonet(torch.zeros_like(x))).gather(1, t[:, None])[:, 0]
     error = (ig.sum((1, 2, 3)) - delta).abs()
-    assert (error <= 0.3).all(), (error, delta)
-    assert error.median() <= 0.01 * delta.abs().median()
+    assert (error <= 0.6).all(), (error, delta)
+    assert error.median() <= 0.02 * delta.abs().median()  # 0.5 % over 4 x 96 images; a few percent on 4
 
 
 @pytest.mark.parametrize("which", ["tiny", "zoonet"])

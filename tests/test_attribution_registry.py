@@ -126,3 +126,14 @@ def test_the_model_is_left_as_it_was(data):
         attribute(name, model, x, y, layer=model.features[-1], **({"n_samples": 2} if name == "smoothgrad" else {}))
     assert model.training and [p.requires_grad for p in model.parameters()] == flags
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_the_registry_and_the_functions_compute_the_same_maps_by_default(model, data):
+    """One source of truth for the defaults: the function's (occlusion used to fill black by itself, grey through the registry)."""
+    x, y = data
+    torch.testing.assert_close(attribute("occlusion", model, x, y), occlusion_map(model, x, y, progress=False),
+                               rtol=0, atol=0)
+    torch.testing.assert_close(attribute("smoothgrad", model, x, y), smoothgrad(model, x, y, progress=False),
+                               rtol=0, atol=0)
+    torch.testing.assert_close(attribute("integrated gradients", model, x, y),
+                               integrated_gradients(model, x, y, progress=False).sum(1), rtol=0, atol=0)

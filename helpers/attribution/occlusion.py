@@ -10,12 +10,20 @@ from .._checks import check_positive_int
 from ..baselines import as_fill
 from ..batching import batches
 from ..model_state import frozen_eval
-from ..objectives import objective_value
+from ..objectives import GREY, objective_value
 from ._core import _checked_forward, _prepare
 
 
-def occlusion_map(model: nn.Module, images: torch.Tensor, target, window: int = 8, stride: int = 4,
-                  fill=0.0, batch_size: int = 32, progress: bool = True) -> torch.Tensor:
+def default_patches(side: int) -> dict:
+    """Occlusion's default patches for images whose shorter side is ``side``: windows an eighth of the
+    image wide, overlapping by half (about 15 × 15 positions on any size; 8 and 4 on 64-pixel images)."""
+    window = max(2, side // 8)
+    return {"window": window, "stride": max(1, window // 2)}
+
+
+def occlusion_map(model: nn.Module, images: torch.Tensor, target, window: int | None = None,
+                  stride: int | None = None, fill=GREY, batch_size: int = 32,
+                  progress: bool = True) -> torch.Tensor:
     """Occlusion (Zeiler & Fergus, 2014): how much the target score drops when a patch is hidden, (N, H, W).
 
     A window × window patch (all channels) is set to ``fill`` (a number, a tensor like the images,
@@ -31,15 +39,20 @@ def occlusion_map(model: nn.Module, images: torch.Tensor, target, window: int = 
     Occlusion with sliding_window_shapes=(C, window, window), strides=(C, stride, stride),
     baselines=fill (all channels then carry the same value).
 
+    window, stride: None (the defaults) take ``default_patches(min(H, W))``. fill: grey by default
+    (black patches look like the Toy Zoo's dark outlines to a model, notebook 04).
     Requires stride ≤ window ≤ min(H, W). Batched over patches, ``batch_size`` occluded images
     per forward pass (no backward). The model runs in eval mode and is left as it was.
     ``progress`` shows a bar over the batches.
     """
+    x, target = _prepare(model, images, target, needs_grad=False)
+    n, _, height, width = x.shape
+    patches = default_patches(min(height, width))
+    window = patches["window"] if window is None else window
+    stride = patches["stride"] if stride is None else stride
     check_positive_int(window, "window")
     check_positive_int(stride, "stride")
     check_positive_int(batch_size, "batch_size")
-    x, target = _prepare(model, images, target, needs_grad=False)
-    n, _, height, width = x.shape
     hidden = as_fill(fill, x, "fill")
     if window > min(height, width):
         raise ValueError(f"window: expected at most the image size {min(height, width)}, got {window}")

@@ -1,10 +1,10 @@
 """The course's attribution methods in one place: what each computes, how its map is shown, what it costs.
 
 ``METHODS`` maps a method's name to a ``Method``; ``attribute(name, model, images, target)`` returns
-its (N, H, W) map, computed with the registry's cost settings (any of which a keyword argument
-overrides)::
+its (N, H, W) map, computed with the function's own defaults (any of which a keyword argument
+overrides); ``METHODS[name].settings`` reads those defaults, so they are written once, in the function::
 
-    heat = attribute("smoothgrad", model, images, labels)                     # 25 noisy copies
+    heat = attribute("smoothgrad", model, images, labels)                     # smoothgrad's default: 25 noisy copies
     heat = attribute("smoothgrad", model, images, labels, n_samples=8)       # cheaper
     heat = attribute("grad-cam", model, images, labels, layer=model.features[-1])
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -23,10 +23,9 @@ import torch
 from torch import nn
 
 from .._checks import check_images
-from ..objectives import GREY
 from .averaging import integrated_gradients, smoothgrad
 from .gradients import grad_cam, gradient_x_input, guided_backprop, saliency_map
-from .occlusion import occlusion_map
+from .occlusion import default_patches, occlusion_map
 
 __all__ = ["METHODS", "Method", "attribute", "get_method"]
 
@@ -45,9 +44,9 @@ class Method:
         scale around 0. Unsigned maps are ≥ 0.
     per_channel: whether ``function`` returns (N, C, H, W) attributions rather than an (N, H, W) map.
     needs_layer: whether it needs the layer whose activations it weighs (Grad-CAM).
-    settings: the registry's cost settings (read-only), e.g. SmoothGrad's ``n_samples``.
-    sized: settings that depend on the image size: a function of side = min(H, W) returning a dict
-        (occlusion's ``window`` and ``stride``), or None.
+    sized: the function's own rule for settings that depend on the image size: a function of
+        side = min(H, W) returning a dict (occlusion's ``default_patches``: ``window`` and ``stride``), or None.
+    ``settings`` (read-only) are the function's keyword defaults, e.g. SmoothGrad's ``n_samples``.
     """
 
     name: str
@@ -56,11 +55,14 @@ class Method:
     signed: bool
     per_channel: bool = False
     needs_layer: bool = False
-    settings: Mapping[str, Any] = field(default_factory=dict)
     sized: Callable[[int], dict] | None = None
 
-    def __post_init__(self):
-        object.__setattr__(self, "settings", MappingProxyType(dict(self.settings)))
+    @property
+    def settings(self) -> Mapping[str, Any]:
+        """The function's keyword defaults for its settings (read-only): the one place they are written."""
+        parameters = inspect.signature(self.function).parameters
+        return MappingProxyType({name: parameters[name].default for name in self.setting_names
+                                 if parameters[name].default is not inspect.Parameter.empty})
 
     @property
     def setting_names(self) -> tuple[str, ...]:
@@ -68,7 +70,7 @@ class Method:
         return tuple(name for name in inspect.signature(self.function).parameters if name not in _PASSED)
 
     def settings_for(self, images: torch.Tensor, **overrides) -> dict:
-        """The settings used on ``images`` (N, C, H, W): the registry's, the size-derived ones, then ``overrides``."""
+        """The settings used on ``images`` (N, C, H, W): the function's defaults, the size-derived ones, then ``overrides``."""
         unknown = sorted(set(overrides) - set(self.setting_names))
         if unknown:
             raise TypeError(f"settings: {self.name} has no setting {', '.join(map(repr, unknown))}; "
@@ -82,7 +84,7 @@ class Method:
 
         layer: the layer for a method that ``needs_layer`` (ignored by the others).
         progress: a progress bar, for the methods that make many passes (ignored by the others).
-        settings: override the registry's settings (a ``TypeError`` names any the method does not have).
+        settings: override the function's defaults (a ``TypeError`` names any the method does not have).
         """
         check_images(images)
         settings = self.settings_for(images, **settings)
@@ -97,22 +99,14 @@ class Method:
         return self.function(model, images, target, **settings)
 
 
-def _occlusion_patches(side: int) -> dict:
-    # windows an eighth of the image wide, overlapping by half: about 15 × 15 positions on any image size
-    window = max(2, side // 8)
-    return {"window": window, "stride": max(1, window // 2)}
-
-
-#: the attribution methods by name, in the order notebook 04 shows them. The cost settings suit one
-#: image recomputed at a click (the explorer); notebooks pass cheaper or larger ones as overrides.
+#: the attribution methods by name, in the order notebook 04 shows them. The functions' default cost
+#: settings suit one image recomputed at a click (the explorer); notebooks pass cheaper or larger ones.
 METHODS: Mapping[str, Method] = MappingProxyType({method.name: method for method in (
     Method("saliency", "saliency", saliency_map, signed=False),
     Method("gradient × input", "gradient × input", gradient_x_input, signed=True, per_channel=True),
-    Method("smoothgrad", "SmoothGrad", smoothgrad, signed=False, settings={"n_samples": 25, "noise": 0.15, "seed": 0}),
-    Method("integrated gradients", "Integrated Gradients", integrated_gradients, signed=True, per_channel=True,
-           settings={"steps": 32}),
-    # grey patches: black ones look like the animals' dark outlines to the model (notebook 04)
-    Method("occlusion", "occlusion", occlusion_map, signed=True, settings={"fill": GREY}, sized=_occlusion_patches),
+    Method("smoothgrad", "SmoothGrad", smoothgrad, signed=False),
+    Method("integrated gradients", "Integrated Gradients", integrated_gradients, signed=True, per_channel=True),
+    Method("occlusion", "occlusion", occlusion_map, signed=True, sized=default_patches),
     Method("grad-cam", "Grad-CAM", grad_cam, signed=False, needs_layer=True),
     # notebook 04's sanity checks: a method that fails them (its maps hardly depend on the model)
     Method("guided backprop", "Guided Backprop", guided_backprop, signed=False),
@@ -139,7 +133,7 @@ def attribute(method: str, model: nn.Module, images: torch.Tensor, target, *, la
         matters whatever the sign: Σ_c |a_c| for a per-channel method, |map| for a signed map
         (unsigned maps are ≥ 0 and unchanged).
     progress: a progress bar for the methods that make many passes.
-    settings: override the registry's cost settings (``METHODS[method].settings``; for occlusion also
+    settings: override the function's default settings (``METHODS[method].settings``; for occlusion also
         ``window`` and ``stride``, derived from the image size), e.g. ``n_samples=8``.
 
     Like every attribution function, the model runs in eval mode and is left as it was; the result is
