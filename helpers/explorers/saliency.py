@@ -69,7 +69,7 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
     ``probabilities`` ((num_classes,) for the current image), ``top_classes`` (the ``TOP_K`` most
     probable (class index, probability) pairs, most probable first), ``mask_share`` (share of the map
     on the object, for images with a mask, else None), ``message`` and ``is_error``. ``settings``
-    holds the cost settings that override the registry's ({method: {setting: value}}); ``layer`` is
+    holds the cost settings that override the methods' defaults ({method: {setting: value}}); ``layer`` is
     Grad-CAM's layer (None: no Grad-CAM).
     """
 
@@ -152,7 +152,7 @@ class SaliencyExplorer(StatusMixin, widgets.VBox):
         """The (H, W) map of ``method`` for class ``target`` on image ``name``, on the CPU.
 
         method: a name in ``helpers.attribution.METHODS``. Signed methods keep their sign (per-channel
-        attributions summed over the channels); the cost settings are the registry's, overridden by
+        attributions summed over the channels); the cost settings are the methods' own defaults, overridden by
         ``self.settings``.
         """
         x = self.images[name][None].to(model_device(self.model))
@@ -317,7 +317,7 @@ def saliency_explorer(model: nn.Module, class_names: Sequence[str], images=None,
         model has one, also ``model.net.features[-1]`` or ``model.net.layer4`` for a torchvision
         model that ``load_pretrained`` wrapped).
     smoothgrad_samples, ig_steps: the cost knobs of SmoothGrad and Integrated Gradients (default: the
-        registry's, ``METHODS["smoothgrad"].settings`` and ``METHODS["integrated gradients"].settings``).
+        functions' defaults, ``METHODS["smoothgrad"].settings`` and ``METHODS["integrated gradients"].settings``).
 
     The returned ``SaliencyExplorer`` (an ``ipywidgets.VBox``) recomputes its map whenever
     ``explorer.image``, ``explorer.target`` or ``explorer.method`` changes, from a click or from code;
@@ -326,7 +326,7 @@ def saliency_explorer(model: nn.Module, class_names: Sequence[str], images=None,
     """
     check_model(model)
     size = _image_size(model, images, size)
-    settings = {}  # what overrides the registry's cost settings
+    settings = {}  # what overrides the methods' default cost settings
     if smoothgrad_samples is not None:
         settings["smoothgrad"] = {"n_samples": check_positive_int(smoothgrad_samples, "smoothgrad_samples")}
     if ig_steps is not None:
