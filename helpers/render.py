@@ -26,7 +26,7 @@ from ._checks import check_grad_enabled_possible, check_model, check_positive_in
 from .ascent import AscentResult, AscentSettings, ascend, fourier_color_matrix, resolve_settings
 from .layers import activations_of, check_channels, find_layer
 from .model_state import frozen_eval, model_device, model_dtype
-from .objectives import GREY, OBJECTIVES
+from .objectives import GREY, OBJECTIVES, objective_value, unit_value
 
 SCORES = ""  # the key of the model's output (class scores) among the recorded outputs
 
@@ -42,17 +42,14 @@ class _Term:
 
     def value(self, output: torch.Tensor) -> torch.Tensor:
         """(n, ...) the output this term reads -> (n,) its value for each image."""
+        index = torch.full((len(output),), self.index, dtype=torch.long)
         if self.kind in OBJECTIVES:
-            if self.kind == "score":
-                return output[:, self.index]
-            log_p = output.log_softmax(1)[:, self.index]
-            return log_p if self.kind == "log_softmax" else log_p.exp()
-        if self.kind == "channel":
-            return output[:, self.index].flatten(1).mean(1)
-        if self.kind == "neuron":
-            y, x = self.position
-            h, w = output.shape[-2:]
-            return output[:, self.index, min(y, h - 1), min(x, w - 1)]
+            return objective_value(output, index, self.kind)
+        if self.kind in ("channel", "neuron"):
+            position = None
+            if self.position is not None:  # clipped to the map, whose size the transforms may change
+                position = tuple(min(p, side - 1) for p, side in zip(self.position, output.shape[-2:]))
+            return unit_value(output, index, position, "mean")
         # diversity: minus each image's mean cosine similarity to the others' Gram matrices (Olah et al. 2017)
         n, c = output.shape[:2]
         if n < 2:
