@@ -2,7 +2,8 @@
 #   make lab        install everything into .venv and open the course (the learner's notebooks) in JupyterLab
 #   make answer-key open the solution notebooks (with their outputs) instead
 #   make test       install everything and run every test (unit tests + nbval over every notebook,
-#                   a Colab-like run of every notebook, and nbval once more under other numerics)
+#                   a Colab-like run of every notebook under other numerics, nbgrader's autograde)
+#   make unit       the fast inner loop: the unit tests without the slow ones and without notebooks (about a minute)
 #   make numerics   nbval over every notebook under every numeric set-up of scripts/numerics.py
 #   make notebooks  re-execute every notebook in place (refresh committed outputs) and regenerate student versions
 #   make checkpoints  retrain the cached models in data/
@@ -14,10 +15,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-# the numeric set-up `make test` runs the notebooks under a second time (scripts/numerics.py list)
-FOREIGN ?= aten-default
-
-.PHONY: install lab answer-key test numerics notebooks checkpoints benchmark student browser-test clean
+.PHONY: install lab answer-key test unit numerics notebooks checkpoints benchmark student browser-test clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +33,9 @@ answer-key: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest
-	$(PY) scripts/numerics.py run $(FOREIGN)
+
+unit: $(STAMP)
+	$(PY) -m pytest tests -m "not slow and not notebook"
 
 numerics: $(STAMP)
 	$(PY) scripts/numerics.py run
@@ -59,4 +59,4 @@ browser-test: $(STAMP)
 	PYTHON=$(PY) bash scripts/browser_test.sh
 
 clean:
-	rm -rf $(VENV) .venv-colab build *.egg-info
+	rm -rf $(VENV) build *.egg-info "$${XDG_CACHE_HOME:-$$HOME/.cache}/seeing-what-a-network-sees"

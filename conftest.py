@@ -14,3 +14,12 @@ course_env.apply()  # kernels started by nbval inherit this environment
 _spec = importlib.util.spec_from_file_location("course_offline_guard", course_env.OFFLINE_DIR / "sitecustomize.py")
 offline_guard = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(offline_guard)  # and the guard for this very process
+
+
+def pytest_collection_modifyitems(items):
+    """nbval's items (one per notebook cell) are notebook tests: ``make unit`` leaves them out."""
+    import pytest
+
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.notebook)

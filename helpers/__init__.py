@@ -1,68 +1,59 @@
 """Helpers for the course *Seeing What a Network Sees*.
 
-Everything a notebook uses is importable from here, e.g. ``from helpers import make_toy_zoo``.
-Images are float tensors (N, C, H, W) in the model's input space (for the course's models
-and ``load_pretrained`` models: [0, 1]).
-"""
-from .ascent import AscentSettings
-from .attribution import (METHODS, Method, attribute, contrastive_saliency, get_method, grad_cam, gradient_x_input,
-                          guided_backprop, input_gradient, integrated_gradients, occlusion_map, saliency_map,
-                          smoothgrad)
-from .checkpoints import RECIPES, load_model, train_recipe
-from .class_model import ClassModelResult, class_model_visualization
-from .colors import estimate_color_matrix, natural_color_matrix
-from .device import get_device
-from .dissection import Dissection, TopImages, dissect, top_activating
-from .evaluation import (PerturbationCurve, area_under_curve, deletion_curve, insertion_curve, mask_fraction,
-                         pointing_game)
-from .explorers import class_model_explorer, saliency_explorer
-from .feature_visualization import FeatureVisualizationResult, feature_visualization
-from .layers import ablated, find_layer
-from .model_state import frozen_eval
-from .models import LinearClassifier, SpatialZooNet, ZooNet
-from .objectives import GREY, OBJECTIVES
-from .photos import PHOTOS, load_photos, to_tensor
-from .plotting import image_grid, outline, show_map, to_numpy_image
-from .efficientnet import EfficientNetLite0
-from .pretrained import (SUPPORTED, PretrainedUnavailableError, imagenet_classes, load_pretrained, weights_file,
-                         weights_verified)
-from .render import (Objective, VisualizationResult, channel, class_log_softmax, class_score, class_softmax,
-                     diversity, neuron, visualize)
-from .recognizability import mean_masks, objectness, part_contrast, shape_similarity
-from .sanity import cascading_randomization, randomizable_layers, rank_correlation
-from .toyzoo import (BACKGROUNDS, CLASSES, HOME_BACKGROUND, PARTS, ToyZoo, centered_goose_parts, grow_masks,
-                     home_background_ids, make_toy_zoo, paint_background, part_index, shrink_masks, swap_backgrounds)
-from .training import accuracy, predict, train_classifier
-from .transforms import Jitter, Pad, RandomRotation, RandomScale, standard_transforms
-from .uploads import UploadError, load_uploaded_image
+The top level holds what the notebooks teach with: ``from helpers import saliency_map, make_toy_zoo``.
+More specialised tools live in their modules (README, "What lives where"): ``helpers.render``
+(composable objectives, ``visualize``), ``helpers.transforms``, ``helpers.models``, ``helpers.colors``,
+``helpers.uploads``, ``helpers.toyzoo`` (the data set's building blocks), the exercise checks in
+``helpers.exercises.<notebook's module>`` and the capstone in ``helpers.capstone``.
 
-__all__ = [
-    "AscentSettings",
-    "METHODS", "Method", "attribute", "contrastive_saliency", "get_method", "grad_cam", "gradient_x_input",
-    "guided_backprop", "input_gradient", "integrated_gradients", "occlusion_map", "saliency_map", "smoothgrad",
-    "RECIPES", "load_model", "train_recipe",
-    "ClassModelResult", "class_model_visualization",
-    "estimate_color_matrix", "natural_color_matrix",
-    "get_device",
-    "Dissection", "TopImages", "dissect", "top_activating",
-    "PerturbationCurve", "area_under_curve", "deletion_curve", "insertion_curve", "mask_fraction", "pointing_game",
-    "class_model_explorer", "saliency_explorer",
-    "FeatureVisualizationResult", "feature_visualization",
-    "ablated", "find_layer",
-    "frozen_eval",
-    "LinearClassifier", "SpatialZooNet", "ZooNet",
-    "GREY", "OBJECTIVES",
-    "PHOTOS", "load_photos", "to_tensor",
-    "image_grid", "outline", "show_map", "to_numpy_image",
-    "EfficientNetLite0",
-    "SUPPORTED", "PretrainedUnavailableError", "imagenet_classes", "load_pretrained", "weights_file", "weights_verified",
-    "Objective", "VisualizationResult", "channel", "class_log_softmax", "class_score", "class_softmax", "diversity",
-    "neuron", "visualize",
-    "mean_masks", "objectness", "part_contrast", "shape_similarity",
-    "cascading_randomization", "randomizable_layers", "rank_correlation",
-    "BACKGROUNDS", "CLASSES", "HOME_BACKGROUND", "PARTS", "ToyZoo", "centered_goose_parts", "grow_masks",
-    "home_background_ids", "make_toy_zoo", "paint_background", "part_index", "shrink_masks", "swap_backgrounds",
-    "accuracy", "predict", "train_classifier",
-    "Jitter", "Pad", "RandomRotation", "RandomScale", "standard_transforms",
-    "UploadError", "load_uploaded_image",
-]
+Images are float tensors (N, C, H, W) in the model's input space (for the course's models and
+``load_pretrained`` models: [0, 1]). A helper runs the model on the model's device and in its dtype;
+what it computes from your images comes back on your images' device and in their dtype
+(``helpers.model_state.like_input``); what it makes from the model alone (class models, feature
+visualizations) stays on the model's device and in its dtype.
+
+Each name is imported on first use (PEP 562), so ``import helpers`` costs little more than
+``import torch``: torchvision, matplotlib and ipywidgets load only when a helper needs them.
+"""
+from importlib import import_module
+
+#: each public name -> the module of this package that defines it
+_WHERE = {
+    **dict.fromkeys(("attribute", "contrastive_saliency", "get_method", "grad_cam", "gradient_x_input",
+                     "guided_backprop", "input_gradient", "integrated_gradients", "METHODS", "occlusion_map",
+                     "saliency_map", "smoothgrad",), "attribution"),
+    **dict.fromkeys(("load_model", "RECIPES", "train_recipe",), "checkpoints"),
+    **dict.fromkeys(("class_model_visualization",), "class_model"),
+    **dict.fromkeys(("get_device",), "device"),
+    **dict.fromkeys(("dissect", "top_activating",), "dissection"),
+    **dict.fromkeys(("deletion_curve", "insertion_curve", "mask_fraction", "pointing_game",), "evaluation"),
+    **dict.fromkeys(("class_model_explorer", "saliency_explorer",), "explorers"),
+    **dict.fromkeys(("feature_visualization",), "feature_visualization"),
+    **dict.fromkeys(("ablated",), "layers"),
+    **dict.fromkeys(("frozen_eval",), "model_state"),
+    **dict.fromkeys(("LinearClassifier",), "models"),
+    **dict.fromkeys(("GREY",), "objectives"),
+    **dict.fromkeys(("load_photos", "PHOTOS",), "photos"),
+    **dict.fromkeys(("image_grid", "outline", "show_map", "to_numpy_image",), "plotting"),
+    **dict.fromkeys(("load_pretrained", "PretrainedUnavailableError", "weights_verified",), "pretrained"),
+    **dict.fromkeys(("mean_masks", "objectness", "part_contrast", "shape_similarity",), "recognizability"),
+    **dict.fromkeys(("cascading_randomization", "randomizable_layers", "rank_correlation",), "sanity"),
+    **dict.fromkeys(("BACKGROUNDS", "centered_goose_parts", "CLASSES", "grow_masks", "HOME_BACKGROUND",
+                     "home_background_ids", "make_toy_zoo", "paint_background", "part_index", "PARTS",
+                     "shrink_masks", "swap_backgrounds", "ToyZoo",), "toyzoo"),
+    **dict.fromkeys(("accuracy", "predict", "train_classifier",), "training"),
+    **dict.fromkeys(("standard_transforms",), "transforms"),
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'helpers' has no attribute {name!r}")
+    value = getattr(import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

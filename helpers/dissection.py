@@ -18,13 +18,13 @@ from torch import nn
 from ._checks import check_choice, check_images, check_model, check_positive_int
 from .batching import batches
 from .layers import activations_of, check_channels, find_layer, run_to
-from .model_state import frozen_eval, model_input
+from .model_state import frozen_eval, like_input, model_input
 from .toyzoo import PARTS, ToyZoo
 
 
 @dataclass
 class TopImages:
-    """The k images that drive a channel most (``top_activating``); tensors on the images' device.
+    """The k images that drive a channel most (``top_activating``); tensors on the images' device (and dtype).
 
     indices: (k,) into the images; values: (k,) each image's peak activation of the channel, largest first.
     peaks: (k, 2) (y, x) of the peak in the layer's (h, w) map.
@@ -77,8 +77,7 @@ def top_activating(model: nn.Module, layer, channel: int, images: torch.Tensor, 
             acts = run_to(model, chosen, outputs)[:, channel].flatten(1)
             (grad,) = torch.autograd.grad(acts.gather(1, places[:, None]).sum(), chosen)
     boxes, crops = _receptive_crops(x[order], grad.abs().sum(1) > 0)
-    device = images.device
-    return TopImages(order.to(device), values.to(device), peaks.to(device), boxes.to(device), crops.to(device))
+    return TopImages(*(like_input(t, images) for t in (order, values, peaks, boxes, crops)))
 
 
 def _receptive_crops(images: torch.Tensor, reached: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,7 +106,7 @@ def _receptive_crops(images: torch.Tensor, reached: torch.Tensor) -> tuple[torch
 
 @dataclass
 class Dissection:
-    """IoU of every channel of a layer with every concept (``dissect``); tensors on the CPU.
+    """IoU of every channel of a layer with every concept (``dissect``); tensors on the zoo images' device (and dtype).
 
     concepts: the P concept names (``"goose neck"``, ... or ``"snow"``, ...).
     iou: (C, P) intersection over union of each channel's thresholded map with each concept's masks,
@@ -188,4 +187,4 @@ def dissect(model: nn.Module, layer, zoo: ToyZoo, *, concepts: str = "parts", qu
         concept_area += labels.sum((0, 1)).double()
     iou = (inter / (unit_area[:, None] + concept_area[None, :] - inter).clamp_min(1)).float()
     best_iou, best = iou.max(1)
-    return Dissection(name, names, iou, thresholds, best, best_iou)
+    return Dissection(name, names, *(like_input(t, zoo.images) for t in (iou, thresholds, best, best_iou)))

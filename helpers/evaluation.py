@@ -26,7 +26,7 @@ from torch import nn
 from ._checks import as_target, check_choice, check_images, check_model, check_positive_int, check_target_range
 from .baselines import as_fill
 from .batching import batches
-from .model_state import checked_scores, frozen_eval, model_device
+from .model_state import checked_scores, frozen_eval, like_input, model_input
 from .objectives import GREY
 from .toyzoo import grow_masks
 
@@ -134,7 +134,7 @@ class PerturbationCurve(NamedTuple):
 
 
 def _perturbation_curve(model, images, target, saliency, steps, fill, objective, batch_size, progress,
-                        insertion: bool, fill_name: str) -> PerturbationCurve:
+                        insertion: bool) -> PerturbationCurve:
     check_model(model)
     check_images(images)
     n, _, h, w = images.shape
@@ -145,11 +145,10 @@ def _perturbation_curve(model, images, target, saliency, steps, fill, objective,
                          f"got {tuple(saliency.shape)}")
     check_positive_int(steps, "steps")
     check_positive_int(batch_size, "batch_size")
-    check_choice(objective, "objective", ("probability", "score"))
-    device = model_device(model, fallback=images.device)
-
-    x = images.detach().to(device)
-    base = as_fill(fill, x, fill_name)
+    check_choice(objective, "objective", ("softmax", "score"))
+    x = model_input(model, images)
+    device = x.device
+    base = as_fill(fill, x, "fill")
     # rank[i, p] = position of pixel p when image i's pixels are sorted by saliency, largest first
     order = torch.argsort(mass.to(device).flatten(1), dim=1, descending=True, stable=True)
     rank = torch.empty_like(order)
@@ -157,7 +156,7 @@ def _perturbation_curve(model, images, target, saliency, steps, fill, objective,
     counts = torch.round(torch.arange(steps + 1, dtype=torch.float64) * (h * w) / steps).long().tolist()
 
     # every (image, step) pair is one forward pass, pair p = (p // (steps + 1), p % (steps + 1)); run them in batches
-    values = torch.empty(n * (steps + 1), dtype=torch.float32, device=device)
+    values = torch.empty(n * (steps + 1), dtype=x.dtype, device=device)
     limits = torch.tensor(counts, device=device)
     with frozen_eval(model), torch.no_grad():
         num_classes = None
@@ -171,15 +170,15 @@ def _perturbation_curve(model, images, target, saliency, steps, fill, objective,
             if num_classes is None:
                 num_classes = scores.shape[1]
                 check_target_range(target, num_classes)
-            chosen = scores.softmax(1) if objective == "probability" else scores
-            values[pairs] = chosen.gather(1, target.to(device)[idx][:, None])[:, 0].float()
+            chosen = scores.softmax(1) if objective == "softmax" else scores
+            values[pairs] = chosen.gather(1, target.to(device)[idx][:, None])[:, 0]
     values = values.view(n, steps + 1)
-    fractions = torch.tensor(counts, dtype=torch.float32) / (h * w)
-    return PerturbationCurve(fractions.to(images.device), values.to(images.device))
+    fractions = torch.tensor(counts, dtype=torch.float64) / (h * w)
+    return PerturbationCurve(like_input(fractions, images), like_input(values, images))
 
 
 def deletion_curve(model: nn.Module, images: torch.Tensor, target, saliency: torch.Tensor, *, steps: int = 20,
-                   fill=GREY, objective: str = "probability", batch_size: int = 256,
+                   fill=GREY, objective: str = "softmax", batch_size: int = 256,
                    progress: bool = True) -> PerturbationCurve:
     """Delete the most salient pixels first and record the target's probability as they go.
 
@@ -194,28 +193,28 @@ def deletion_curve(model: nn.Module, images: torch.Tensor, target, saliency: tor
         (N, C, H, W) other images), ``"mean"`` (each image's own mean colour) or ``"blur"`` (a
         Gaussian-blurred copy, sigma = W / 16 pixels). Choose it with care: "mean" and "blur" keep
         an image's overall colour, so they do not delete evidence a model reads from colour.
-    objective: ``"probability"`` (softmax of the target) or ``"score"`` (its logit).
+    objective: ``"softmax"`` (the target's probability P_c, as in ``OBJECTIVES``) or ``"score"`` (its logit S_c).
     Returns ``PerturbationCurve(fractions (steps + 1,), values (N, steps + 1))``; ``values[:, 0]``
     is the unperturbed prediction. A faithful map makes the curve fall fast (small area).
     Costs N · (steps + 1) forward passes, ``batch_size`` at a time; the model is left as it was.
     """
     return _perturbation_curve(model, images, target, saliency, steps, fill, objective, batch_size, progress,
-                               insertion=False, fill_name="fill")
+                               insertion=False)
 
 
 def insertion_curve(model: nn.Module, images: torch.Tensor, target, saliency: torch.Tensor, *, steps: int = 20,
-                    baseline=GREY, objective: str = "probability", batch_size: int = 256,
+                    fill=GREY, objective: str = "softmax", batch_size: int = 256,
                     progress: bool = True) -> PerturbationCurve:
-    """Start from ``baseline`` and put the most salient pixels back first; record the target's probability.
+    """Start from an image filled with ``fill`` and put the most salient pixels back first; record the target's probability.
 
-    The mirror image of ``deletion_curve`` (same arguments; see there): at point k the top
+    The mirror image of ``deletion_curve`` (the same arguments; see there): at point k the top
     ``round(k / steps · H · W)`` pixels have their original values and the rest come from
-    ``baseline`` (a number, mid-grey 0.5 by default; a tensor; ``"mean"``; or ``"blur"``, as in
+    ``fill`` (a number, mid-grey 0.5 by default; a tensor; ``"mean"``; or ``"blur"``, as in
     Petsiuk et al. 2018). ``values[:, -1]`` is the unperturbed prediction. A faithful map makes
     the curve rise fast (large area).
     """
-    return _perturbation_curve(model, images, target, saliency, steps, baseline, objective, batch_size, progress,
-                               insertion=True, fill_name="baseline")
+    return _perturbation_curve(model, images, target, saliency, steps, fill, objective, batch_size, progress,
+                               insertion=True)
 
 
 def area_under_curve(fractions, values: torch.Tensor | None = None) -> torch.Tensor:

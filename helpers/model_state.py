@@ -51,6 +51,18 @@ def model_input(model: nn.Module, images: torch.Tensor) -> torch.Tensor:
     return images.detach().to(device=model_device(model, images.device), dtype=model_dtype(model, images.dtype))
 
 
+def like_input(result: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """``result`` back where the caller's ``images`` are: on their device and, if floating, in their dtype.
+
+    The course's one rule for results: a helper runs the model on the model's device and dtype
+    (``model_input``), and what it computes from your images (maps, scores, curves) comes back on
+    your images' device and dtype. What a helper makes from the model alone (class models, feature
+    visualizations) stays on the model's device and dtype.
+    """
+    dtype = images.dtype if result.is_floating_point() else result.dtype
+    return result.detach().to(device=images.device, dtype=dtype)
+
+
 #: what torch says when a layer cannot take the input's shape (conv channels, a too-small image, a linear layer's width)
 _SHAPE_ERROR = re.compile(r"channels|shape|size|mat1 and mat2|dimension", re.IGNORECASE)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 import hashlib
 
 import torch
-import torchvision
 from torch import nn
 
 from .efficientnet import efficientnet_lite0
@@ -43,6 +42,8 @@ class Normalize(nn.Module):
 
 def imagenet_classes() -> list[str]:
     """The 1000 ImageNet-1k class names in index order, from torchvision's weight metadata (no download)."""
+    import torchvision  # here, not at the top: importing torchvision takes seconds
+
     return list(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.meta["categories"])
 
 
@@ -51,6 +52,8 @@ def weights_file(name: str) -> Path:
     else the file torch's cache keeps for a torchvision model (which may not exist)."""
     if _check_name(name) == "efficientnet_lite0":
         return Path(efficientnet_weights_path())
+    import torchvision
+
     url = torchvision.models.get_model_weights(name).DEFAULT.url
     return Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
 
@@ -89,6 +92,8 @@ def load_pretrained(name: str = "efficientnet_lite0", progress: bool = False) ->
     """
     if _check_name(name) == "efficientnet_lite0":
         return efficientnet_lite0(), imagenet_classes()
+    import torchvision
+
     weights = torchvision.models.get_model_weights(name).DEFAULT
     path = weights_file(name)
     if not path.exists():

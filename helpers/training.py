@@ -8,7 +8,7 @@ from tqdm.auto import tqdm
 
 from ._checks import check_images, check_model, check_nonnegative, check_positive_int
 from .batching import batches
-from .model_state import frozen_eval, model_device
+from .model_state import checked_scores, frozen_eval, like_input, model_device, model_input
 
 
 def _check_data(images, labels, name: str) -> None:
@@ -95,12 +95,15 @@ def train_classifier(model: nn.Module, images: torch.Tensor, labels: torch.Tenso
 
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
-    """(N, K) scores of ``model`` in eval mode, on the CPU; the model is left as it was."""
+    """(N, K) scores of ``model`` in eval mode, on ``images``' device and in their dtype; the model is left as it was.
+
+    Batches of ``batch_size`` images run on the model's device and in its dtype.
+    """
     check_model(model)
     check_images(images)
-    device = model_device(model)
+    check_positive_int(batch_size, "batch_size")
     with frozen_eval(model):
-        return torch.cat([model(images[i].to(device)).cpu()
+        return torch.cat([like_input(checked_scores(model, model_input(model, images[i])), images)
                           for i in batches(len(images), batch_size, desc="predict", progress=False)])
 
 

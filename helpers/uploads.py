@@ -72,7 +72,7 @@ def load_uploaded_image(content, size: int = 64, *, max_bytes: int = MAX_UPLOAD_
     content: the file's bytes (``bytes``, ``bytearray`` or ``memoryview``, as ipywidgets'
         ``FileUpload`` hands them over).
     size: side of the square result; the largest centred square is cut out and resized
-        (``helpers.to_tensor``).
+        (``helpers.photos.to_tensor``).
     max_bytes, max_pixels: limits on the file size and on width × height.
 
     Decoding happens in memory (Pillow on a ``BytesIO``); nothing is written to disk. Only the

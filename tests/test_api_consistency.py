@@ -26,7 +26,7 @@ def test_feature_visualization_rejects_max_for_a_neuron(zoonet):
 
 
 def test_replace_keeps_an_explicit_blur_and_rederives_a_default_one():
-    from helpers import AscentSettings
+    from helpers.ascent import AscentSettings
 
     explicit = AscentSettings(parameterization="fourier", blur_every=10)
     assert explicit.replace(parameterization="pixel").blur_every == 10
@@ -93,7 +93,7 @@ def test_an_upload_that_runs_out_of_memory_is_not_called_corrupt(monkeypatch):
 
     from PIL import Image
 
-    from helpers import load_uploaded_image
+    from helpers.uploads import load_uploaded_image
     from helpers import uploads
 
     buffer = io.BytesIO()
@@ -105,3 +105,103 @@ def test_an_upload_that_runs_out_of_memory_is_not_called_corrupt(monkeypatch):
     monkeypatch.setattr(uploads, "_to_array", no_memory)
     with pytest.raises(MemoryError):
         load_uploaded_image(buffer.getvalue(), size=32)
+
+
+def _image_helpers(model, images, labels, zoo):
+    """Every helper that computes something from the caller's images: name -> the tensors it returns."""
+    import helpers as h
+
+    saliency = torch.rand(images.shape[0], *images.shape[2:], generator=torch.Generator().manual_seed(0))
+    curve = dict(steps=2, progress=False)
+    top = h.top_activating(model, "features.0", 1, images, k=2, progress=False)
+    dissection = h.dissect(model, "features.0", zoo, progress=False)
+    return {
+        **{name: [h.attribute(name, model, images, labels, **({"layer": "features"} if name == "grad-cam" else {}))]
+           for name in h.METHODS},
+        "input_gradient": [h.input_gradient(model, images, labels, "log_softmax")],
+        "contrastive_saliency": [h.contrastive_saliency(model, images, labels, 0)],
+        "deletion_curve": list(h.deletion_curve(model, images, labels, saliency, **curve)),
+        "insertion_curve": list(h.insertion_curve(model, images, labels, saliency, **curve)),
+        "predict": [h.predict(model, images)],
+        "top_activating": [top.values, top.crops],
+        "dissect": [dissection.iou, dissection.thresholds],
+    }
+
+
+@pytest.mark.parametrize("model_dtype, image_dtype", [(torch.float64, torch.float32), (torch.float32, torch.float64)],
+                         ids=["float64-model", "float64-images"])
+@pytest.mark.slow
+def test_results_come_back_in_the_images_dtype_whatever_the_models(zoonet, model_dtype, image_dtype):
+    """One rule (``helpers.model_state.like_input``): the model runs in its own dtype and device, results come
+    back in the images'. Before, a float64 model failed in deletion_curve and predict and saliency maps came
+    back float64."""
+    import copy
+
+    from helpers import accuracy, class_model_visualization
+
+    model = copy.deepcopy(zoonet).to(model_dtype)
+    zoo = make_toy_zoo(4, seed=0)
+    zoo.images = zoo.images.to(image_dtype)
+    images, labels = zoo.images, zoo.labels
+    for name, tensors in _image_helpers(model, images, labels, zoo).items():
+        for tensor in tensors:
+            assert tensor.device == images.device, name
+            if tensor.is_floating_point():
+                assert tensor.dtype == image_dtype, (name, tensor.dtype)
+    assert 0 <= accuracy(model, images, labels) <= 1
+    generated = class_model_visualization(model, 0, steps=2, progress=False)
+    assert generated.images.dtype == model_dtype  # made from the model alone: the model's dtype
+
+
+def test_import_helpers_is_light_and_every_public_name_resolves():
+    """``import helpers`` used to load torchvision, matplotlib and ipywidgets (about 5 s on a busy machine)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, helpers; heavy = [m for m in ('torchvision', 'matplotlib', 'ipywidgets', 'captum') "
+            "if m in sys.modules]; print(heavy); assert not heavy")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    import helpers
+
+    for name in helpers.__all__:
+        assert getattr(helpers, name) is not None, name
+    with pytest.raises(AttributeError, match="no attribute 'visualise'"):
+        helpers.visualise  # noqa: B018
+
+
+def _notebook_imports():
+    """{module: names} the committed notebooks import from ``helpers`` and its modules."""
+    import ast
+    from pathlib import Path
+
+    import nbformat
+
+    imported = {}
+    for path in sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+            for node in ast.walk(ast.parse(code)):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers"):
+                    imported.setdefault(node.module, set()).update(a.name for a in node.names)
+    return imported
+
+
+def test_the_top_level_is_what_the_notebooks_teach_with_and_the_readme_says_where_the_rest_lives():
+    from pathlib import Path
+
+    import helpers
+    from helpers.attribution import METHODS
+
+    imported = _notebook_imports()
+    # everything at the top level is used by a notebook, or is a method of the registry (or the zoo's type)
+    methods = {method.function.__name__ for method in METHODS.values()}
+    assert set(helpers.__all__) - imported["helpers"] <= methods | {"ToyZoo"}, \
+        set(helpers.__all__) - imported["helpers"] - methods
+    assert imported["helpers"] <= set(helpers.__all__)
+    # a notebook's other imports come from the modules the README's "What lives where" lists
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for module in set(imported) - {"helpers"}:
+        listed = module.rsplit(".", 1)[0] + ".<module>" if module.startswith("helpers.exercises.") else module
+        assert f"`{listed}`" in readme, module

@@ -4,7 +4,8 @@ import dataclasses
 import pytest
 import torch
 
-from helpers import AscentSettings, LinearClassifier, class_model_visualization
+from helpers import LinearClassifier, class_model_visualization
+from helpers.ascent import AscentSettings
 
 
 def linear(seed=0):

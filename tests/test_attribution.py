@@ -162,6 +162,7 @@ def test_integrated_gradients_completeness_on_zoonet(zoonet, zoo):
 
 
 @pytest.mark.parametrize("which", ["tiny", "zoonet"])
+@pytest.mark.slow
 def test_occlusion_matches_captum(which, tiny, tiny_data, zoonet, zoo):
     if which == "tiny":  # (16 − 6) / 4 is not whole: the last window is clipped at the border
         model, (x, t), window, stride, fill = tiny, tiny_data, 6, 4, 0.5
@@ -189,6 +190,7 @@ def test_grad_cam_matches_captum(which, tiny, tiny_data, zoonet, zoo):
     close(got, _captum_grad_cam(model, layer, x, t))
 
 
+@pytest.mark.slow
 def test_grad_cam_on_resnet18_with_inplace_relus(resnet18):
     model, x, t = resnet18
     close(grad_cam(model, x, t, model.layer4), _captum_grad_cam(model, model.layer4, x, t))

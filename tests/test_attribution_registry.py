@@ -4,7 +4,8 @@ import dataclasses
 import pytest
 import torch
 
-from helpers import METHODS, ZooNet, attribute, make_toy_zoo
+from helpers import METHODS, attribute, make_toy_zoo
+from helpers.models import ZooNet
 from helpers.attribution import (Method, get_method, grad_cam, gradient_x_input, guided_backprop, integrated_gradients,
                                  occlusion_map, saliency_map, smoothgrad)
 

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import LinearClassifier, ZooNet
+from helpers import LinearClassifier
+from helpers.models import ZooNet
 from helpers.class_model import ClassModelResult, class_model_visualization
 from helpers.colors import estimate_color_matrix, natural_color_matrix
 from helpers.filters import gaussian_blur, gaussian_kernel, total_variation
@@ -58,6 +59,7 @@ def test_bad_input_names_the_argument(kwargs, error, name):
         class_model_visualization(model, progress=False, **kwargs)
 
 
+@pytest.mark.slow
 def test_inference_mode_is_a_clear_error_and_no_grad_is_fine():
     model = small_net()
     with torch.inference_mode(), pytest.raises(RuntimeError, match="inference_mode"):
@@ -67,6 +69,7 @@ def test_inference_mode_is_a_clear_error_and_no_grad_is_fine():
     assert torch.equal(inside.image, class_model_visualization(model, 0, **FAST).image)
 
 
+@pytest.mark.slow
 def test_a_zero_dimensional_numpy_target_is_one_class():
     model = small_net()
     result = class_model_visualization(model, np.array(2), **FAST)
@@ -96,6 +99,7 @@ def test_model_returning_wrong_shape_is_a_clear_error():
 # --- the caller's model is left alone ----------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_model_state_unchanged(model_state):
     model = small_net()
     model.train()  # batch-norm would update its running statistics in train mode
@@ -106,6 +110,7 @@ def test_model_state_unchanged(model_state):
     before.assert_unchanged(model)
 
 
+@pytest.mark.slow
 def test_existing_parameter_gradients_are_kept():
     model = small_net()
     for p in model.parameters():
@@ -128,6 +133,7 @@ def test_model_state_unchanged_after_an_error(model_state):
 # --- results -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_shapes_history_and_single_image(zoonet):
     one = class_model_visualization(zoonet, 3, steps=7, progress=False)
     assert one.image.shape == (3, 64, 64) and one.images.shape == (1, 3, 64, 64)
@@ -144,6 +150,7 @@ def test_shapes_history_and_single_image(zoonet):
         several.image
 
 
+@pytest.mark.slow
 def test_history_values_are_consistent(zoonet):
     result = class_model_visualization(zoonet, [0, 5], "log_softmax", jitter=0, **FAST)
     h = result.history
@@ -157,6 +164,7 @@ def test_history_values_are_consistent(zoonet):
     assert torch.allclose(result.probability, scores.softmax(1)[[0, 1], [0, 5]], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_history_is_what_the_model_said_at_each_step():
     model = small_net(3)
     seen = []
@@ -177,6 +185,7 @@ def test_history_is_what_the_model_said_at_each_step():
     assert torch.allclose(h["objective"], h["probability"])
 
 
+@pytest.mark.slow
 def test_target_forms_agree(zoonet):
     base = class_model_visualization(zoonet, 2, **FAST).images
     for target in (torch.tensor(2), np.int64(2), [2], (2,), torch.tensor([2]), np.array([2])):
@@ -192,6 +201,7 @@ def test_deterministic_by_seed(zoonet):
     assert not torch.allclose(a.images, c.images)
 
 
+@pytest.mark.slow
 def test_score_objective_raises_the_score(zoonet):
     result = class_model_visualization(zoonet, list(range(8)), "score", steps=40, progress=False)
     first, last = result.history["score"][0], result.history["score"][-1]
@@ -200,6 +210,7 @@ def test_score_objective_raises_the_score(zoonet):
     assert (result.images >= 0).all() and (result.images <= 1).all()  # clamped by default
 
 
+@pytest.mark.slow
 def test_softmax_objective_raises_the_probability(zoonet):
     # from grey the model sees a fish; ask for a husky (P about 0) and a flower
     result = class_model_visualization(zoonet, [1, 6], "softmax", l2=0.0, steps=60, progress=False)

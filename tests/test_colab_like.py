@@ -1,10 +1,16 @@
-"""Every notebook runs as in Colab: the wheel installed into a fresh venv with only the core
-dependencies (no dev extras, no editable install anywhere on its path), each notebook alone in an
-empty folder. Also: the wheel holds exactly the package's source tree and data.
+"""Every notebook runs as in Colab, and under other numerics: the wheel installed into a fresh venv with
+only the core dependencies (no dev extras, no editable install anywhere on its path), each notebook
+alone in an empty folder, its kernel on PyTorch's CPU kernels without SIMD (``FOREIGN``, a set-up of
+``scripts/numerics.py``). Its asserts must hold there, and the cells tagged ``nbval-check-output``
+must print what the committed notebook printed. (Two checks in one run of each notebook: ``make test``
+runs every notebook once under nbval, once here, and once more under nbgrader.) Also: the wheel holds
+exactly the package's source tree and data.
 
-The venv is kept in ``.venv-colab/`` between runs (rebuilt when the dependencies change; the wheel
-is reinstalled every run). Installing needs the package registries, so pip runs without the
-offline guard; the notebooks then run with it, like every other notebook in the test suite.
+The venv lives outside the repository, in the user's cache folder (``$XDG_CACHE_HOME`` or
+``~/.cache``, then ``seeing-what-a-network-sees/venv-colab``), and is kept between runs (rebuilt
+when the dependencies change; the wheel is reinstalled every run). Installing needs the package
+registries, so pip runs without the offline guard; the notebooks then run with it, like every other
+notebook in the test suite.
 """
 import hashlib
 import os
@@ -19,7 +25,13 @@ import pytest
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
-VENV = ROOT / ".venv-colab"
+sys.path.insert(0, str(ROOT / "scripts"))
+import numerics  # noqa: E402
+
+pytestmark = pytest.mark.notebook
+VENV = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "seeing-what-a-network-sees" / "venv-colab"
+#: the numeric set-up the notebooks run under here (scripts/numerics.py list)
+FOREIGN = "aten-default"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 KERNEL = "course-colab-like"
 
@@ -102,7 +114,13 @@ def test_notebook_runs_alone_from_the_wheel(path, colab_venv, tmp_path, monkeypa
     notebook.cells.append(nbformat.v4.new_code_cell("import helpers\nprint(helpers.__file__)"))
     monkeypatch.setenv("JUPYTER_PATH", str(colab_venv))
     monkeypatch.setenv("PYTHONPATH", str(ROOT / "tests" / "offline"))  # the offline guard, nothing else
+    for variable, value in numerics.SETUPS[FOREIGN][1].items():
+        monkeypatch.setenv(variable, value)
     NotebookClient(notebook, timeout=600, kernel_name=KERNEL, resources={"metadata": {"path": str(alone)}}).execute()
     printed = "".join(o.get("text", "") for o in notebook.cells[-1].outputs).strip()
     assert printed.startswith(str(VENV)), printed  # the installed copy, not the repository's
     assert sorted(p.name for p in alone.iterdir()) == [path.name]  # it wrote nothing beside itself
+    committed, sanitizers = nbformat.read(path, as_version=4), numerics._sanitizers()
+    for index, (old, new) in enumerate(zip(committed.cells, notebook.cells)):
+        if old.cell_type == "code" and numerics.is_checked(old):  # what nbval compares, under other numerics
+            assert numerics.cell_text(new, sanitizers) == numerics.cell_text(old, sanitizers), (path.name, index)

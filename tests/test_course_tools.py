@@ -12,6 +12,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import course_tools  # noqa: E402
 
 
+@pytest.mark.slow
 def test_student_versions_and_colab_cells_are_up_to_date():
     result = subprocess.run([sys.executable, str(ROOT / "scripts" / "course_tools.py"), "check"],
                             capture_output=True, text=True)
@@ -29,6 +30,7 @@ def test_every_notebook_has_exercises_with_solutions_and_a_student_stub():
         assert all(not c.get("outputs") for c in student.cells if c.cell_type == "code")
 
 
+@pytest.mark.slow
 def test_solution_blocks_become_stubs_with_the_same_indentation(tmp_path):
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
@@ -46,7 +48,9 @@ def test_solution_blocks_become_stubs_with_the_same_indentation(tmp_path):
 def test_the_repository_address_lives_in_one_place():
     address = course_tools.repository()
     assert address.startswith("https://github.com/")
-    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()  # no git, or no repository: a loud error, not a pass
+    assert "pyproject.toml" in tracked, tracked[:5]
     holders = [f for f in tracked if not f.endswith(".ipynb") and address in (ROOT / f).read_text(errors="ignore")]
     assert holders == ["pyproject.toml"], holders
     for path in course_tools._sources():

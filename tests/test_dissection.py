@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import CLASSES, ZooNet, ablated, dissect, make_toy_zoo, top_activating
+from helpers import CLASSES, ablated, dissect, make_toy_zoo, top_activating
+from helpers.models import ZooNet
 from helpers.toyzoo.animals import GLASS
 
 

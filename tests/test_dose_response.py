@@ -42,6 +42,7 @@ def swapped_test():
     return test, swap_backgrounds(test, seed=6, background=swap_to)
 
 
+@pytest.mark.slow
 def test_cached_checkpoints_show_the_cliff_notebook_05_describes(swapped_test):
     """Every model passes the ordinary test; the swapped set falls from ~100 % to ~0 % between b = 0.5 and 0.7.
 

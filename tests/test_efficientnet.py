@@ -5,8 +5,10 @@ import io
 import pytest
 import torch
 
-from helpers import (PHOTOS, EfficientNetLite0, feature_visualization, grad_cam, imagenet_classes, load_photos,
-                     load_pretrained, saliency_map, weights_file, weights_verified)
+from helpers import (PHOTOS, feature_visualization, grad_cam, load_photos, load_pretrained, saliency_map, weights_verified
+)
+from helpers.efficientnet import EfficientNetLite0
+from helpers.pretrained import imagenet_classes, weights_file
 from helpers.efficientnet import convert_state_dict, weights_path
 
 
@@ -46,6 +48,7 @@ def test_logits_equal_the_reference_implementation(lite0, size):
     assert torch.equal(ours.argmax(1), theirs.argmax(1))
 
 
+@pytest.mark.slow
 def test_photos_are_classified_as_what_they_show(lite0):
     model, names = lite0
     photos = load_photos(size=224)
@@ -70,6 +73,7 @@ def test_state_dict_conversion_names_every_key():
         convert_state_dict({"_mystery.weight": torch.zeros(1)})
 
 
+@pytest.mark.slow
 def test_helpers_run_on_it_and_leave_it_as_they_found_it(lite0):
     model, _ = lite0
     photos = load_photos(["chelsea", "coffee"], size=96)

@@ -6,8 +6,8 @@ import pytest
 import torch
 import torchvision
 
-from helpers import (PHOTOS, SUPPORTED, PretrainedUnavailableError, get_device, load_photos, load_pretrained,
-                     weights_file, weights_verified)
+from helpers import PHOTOS, PretrainedUnavailableError, get_device, load_photos, load_pretrained, weights_verified
+from helpers.pretrained import SUPPORTED, weights_file
 
 
 def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch):

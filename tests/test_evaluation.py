@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from helpers import (LinearClassifier, PerturbationCurve, ZooNet, area_under_curve, deletion_curve, insertion_curve,
-                     mask_fraction, pointing_game)
+from helpers import LinearClassifier, deletion_curve, insertion_curve, mask_fraction, pointing_game
+from helpers.evaluation import PerturbationCurve, area_under_curve
+from helpers.models import ZooNet
 
 
 def _square_masks(n=2, size=6):
@@ -170,7 +171,7 @@ def test_deletion_curve_rounds_uneven_steps_and_starts_at_the_prediction():
 def test_insertion_curve_of_a_linear_model_is_exact():
     model, images, saliency = _linear_setup(2)
     expected = _expected_scores(model, images, saliency, 4, 0.25, insertion=True)[:, :, 0]
-    curve = insertion_curve(model, images, 0, saliency, steps=4, baseline=0.25, objective="score", progress=False)
+    curve = insertion_curve(model, images, 0, saliency, steps=4, fill=0.25, objective="score", progress=False)
     assert torch.allclose(curve.values, expected, atol=1e-5)
     assert torch.allclose(curve.values[:, -1], model(images)[:, 0].detach(), atol=1e-5)
 
@@ -229,10 +230,10 @@ def test_deletion_curve_rejects_bad_input(kwargs, error, words):
         deletion_curve(**args)
 
 
-def test_insertion_curve_names_its_baseline():
+def test_insertion_curve_names_its_fill():
     model, images, saliency = _linear_setup()
-    with pytest.raises(ValueError, match="baseline"):
-        insertion_curve(model, images, 0, saliency, baseline="noise", progress=False)
+    with pytest.raises(ValueError, match="fill"):
+        insertion_curve(model, images, 0, saliency, fill="noise", progress=False)
 
 
 # ---------------------------------------------------------------------------------------

@@ -316,6 +316,7 @@ def test_fool_check_passes_on_solutions(fool_setup, solution, capsys, model_stat
     (fool_with_backward, ["parameters got gradients", "torch.autograd.grad"]),
     (fool_one_image, ["shape (1, 3, 64, 64)"]),
 ])
+@pytest.mark.slow
 def test_fool_check_explains_mistakes(fool_setup, function, words, expect_failure):
     expect_failure(check_fooling_image, function, *fool_setup, words=words)
 

@@ -6,7 +6,8 @@ NotImplementedError`` or a forgotten ``return``) and on the typical mistakes, an
 import pytest
 import torch
 
-from helpers import find_layer, make_toy_zoo
+from helpers import make_toy_zoo
+from helpers.layers import find_layer
 from helpers.exercises.inside import _probe, check_record_activation
 from helpers.layers import activations_of
 

@@ -9,7 +9,8 @@ import torch
 import torchvision
 from test_uploads import encode, red
 
-from helpers import CLASSES, PHOTOS, ZooNet, load_model, load_pretrained, make_toy_zoo
+from helpers import CLASSES, PHOTOS, load_model, load_pretrained, make_toy_zoo
+from helpers.models import ZooNet
 from helpers.attribution import METHODS, attribute, grad_cam, integrated_gradients, occlusion_map, smoothgrad
 from helpers.explorers import (SALIENCY_METHODS, ClassModelExplorer, SaliencyExplorer, class_model_explorer,
                                default_gallery, saliency_explorer)
@@ -61,6 +62,7 @@ def test_the_explorer_starts_on_the_first_image_and_its_predicted_class(explorer
     assert text.startswith("SaliencyExplorer(image='Toy Zoo #0") and len(text) <= 110
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", SALIENCY_METHODS[1:])
 def test_changing_the_method_redraws_the_map(explorer, method):
     before_png, before_map = bytes(explorer.view.value), explorer.heatmap.clone()
@@ -71,6 +73,7 @@ def test_changing_the_method_redraws_the_map(explorer, method):
     assert explorer.heatmap.shape == (32, 32) and torch.isfinite(explorer.heatmap).all()
 
 
+@pytest.mark.slow
 def test_the_maps_are_the_registrys_with_the_explorers_settings(explorer, model):
     name, target = explorer.image.value, explorer.target.value
     x = explorer.images[name][None]
@@ -113,6 +116,7 @@ def test_changing_the_class_and_the_image_redraws_the_map(explorer):
     assert torch.allclose(explorer.probabilities.sum(), torch.tensor(1.0))
 
 
+@pytest.mark.slow
 def test_the_model_is_left_as_it_was(zoo):
     model = ZooNet(width=4).train()
     model.features[0].weight.requires_grad_(False)
@@ -259,6 +263,7 @@ def real_explorer(real):
     explorer.close()
 
 
+@pytest.mark.slow
 def test_the_real_network_opens_on_a_photo_with_its_class_and_offers_grad_cam(real, real_explorer):
     net, names = real
     explorer = real_explorer
@@ -274,6 +279,7 @@ def test_the_real_network_opens_on_a_photo_with_its_class_and_offers_grad_cam(re
     explorer.method.value = "saliency"
 
 
+@pytest.mark.slow
 def test_the_explorer_lists_the_top_5_classes_of_the_image(real, real_explorer):
     _, names = real
     explorer = real_explorer
@@ -290,6 +296,7 @@ def test_the_explorer_lists_the_top_5_classes_of_the_image(real, real_explorer):
     explorer.image.value = "photo: chelsea"
 
 
+@pytest.mark.slow
 def test_an_upload_goes_to_the_real_network_and_is_classified(real, real_explorer):
     from PIL import Image
     from skimage import data
@@ -322,6 +329,7 @@ def test_toy_classes_keep_the_toy_zoo_first_and_the_top_list_is_as_long_as_the_c
     (lambda: torchvision.models.resnet18(num_classes=8), lambda net: net.layer4),
     (lambda: torchvision.models.squeezenet1_1(num_classes=8), lambda net: net.features[-1]),
 ], ids=["resnet18", "squeezenet1_1"])
+@pytest.mark.slow
 def test_grad_cam_finds_the_layer_of_a_wrapped_torchvision_model(zoo, make, layer):
     net = make()
     wrapped = torch.nn.Sequential()  # what load_pretrained makes of torchvision's models
@@ -372,6 +380,7 @@ def test_the_class_model_explorer_runs_with_the_chosen_settings(cm_explorer):
     assert bytes(cm_explorer.view.value) != png
 
 
+@pytest.mark.slow
 def test_the_class_model_explorer_makes_a_first_picture_and_reports_failures(model):
     explorer = class_model_explorer(model, CLASSES, steps=5, progress=False, lr=0.1, seed=1)
     assert explorer.runs == 1 and explorer.result.targets == (0,) and explorer.result.settings.seed == 1
@@ -382,6 +391,7 @@ def test_the_class_model_explorer_makes_a_first_picture_and_reports_failures(mod
     assert not broken.run_button.disabled
 
 
+@pytest.mark.slow
 def test_the_run_button_shows_a_progress_bar_that_goes_away(model, monkeypatch):
     import helpers.ascent as ascent  # the engine behind class_model_visualization draws the bar
 

@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import ZooNet, class_model_visualization
+from helpers import class_model_visualization
+from helpers.models import ZooNet
 from helpers.feature_visualization import feature_visualization
 
 FAST = dict(steps=12, progress=False)
@@ -27,6 +28,7 @@ def hooks(model):
     return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
 
 
+@pytest.mark.slow
 def test_a_planted_colour_detector_paints_its_colour():
     model = colour_detector()
     result = feature_visualization(model, "0", [0, 1], steps=40, lr=0.05, l2=0.0, image_shape=(3, 16, 16),
@@ -38,6 +40,7 @@ def test_a_planted_colour_detector_paints_its_colour():
     assert result.channels == (0, 1) and result.layer == "0" and result.history.shape == (40, 2)
 
 
+@pytest.mark.slow
 def test_a_channel_of_a_score_map_is_the_class_model_of_that_score():
     """A unit that *is* a class score (a 1x1 map) gives exactly the class model of that score."""
     torch.manual_seed(0)
@@ -50,6 +53,7 @@ def test_a_channel_of_a_score_map_is_the_class_model_of_that_score():
     assert torch.allclose(unit.activation, cls.score, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_a_batch_of_channels_equals_separate_runs_and_a_neuron_can_be_chosen():
     model = small_net()
     both = feature_visualization(model, model.features[4], [0, 2], **FAST)

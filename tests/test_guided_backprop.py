@@ -75,6 +75,7 @@ def test_matches_captum(which, tiny, tiny_data, zoonet, zoo):
     assert not torch.allclose(got, saliency_map(model, x, t))
 
 
+@pytest.mark.slow
 def test_inplace_relus_reused_relus_and_residuals_resnet18(resnet18):
     """torchvision's ResNet: ReLU(inplace=True), one ReLU module called twice per block, ``out += identity``."""
     model, x, t = resnet18

@@ -8,6 +8,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 import lab  # noqa: E402
@@ -32,6 +34,7 @@ def test_command_fits_the_machine(monkeypatch):
     assert f"--ServerApp.root_dir={lab.ANSWER_KEY}" in lab.lab_command([], answer_key=True)
 
 
+@pytest.mark.slow
 def test_make_lab_serves_the_notebooks(tmp_path):
     port, token = free_port(), "course-test-token"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}

@@ -1,11 +1,14 @@
 """The label randomization recipe (Adebayo et al. 2018, §4): shuffled labels, the other recipes untouched."""
 from dataclasses import asdict, fields
 
+import pytest
 import torch
 
 from helpers import accuracy, load_model, make_toy_zoo
 from helpers import checkpoints
 from helpers.checkpoints import RECIPES, Recipe, checkpoint_path, train_recipe
+
+pytestmark = pytest.mark.slow  # trains a model
 
 
 def _as_saved(value):

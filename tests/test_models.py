@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from helpers import LinearClassifier, ZooNet, accuracy, load_model, make_toy_zoo, predict, train_classifier
+from helpers import LinearClassifier, accuracy, load_model, make_toy_zoo, predict, train_classifier
+from helpers.models import ZooNet
 from helpers.checkpoints import train_recipe
 
 
@@ -20,6 +21,7 @@ def test_linear_classifier_weight_images():
     assert model.weight_images().shape == (3, 3, 8, 8)
 
 
+@pytest.mark.slow
 def test_a_short_training_run_learns():
     train, test = make_toy_zoo(1000, size=32, seed=1), make_toy_zoo(300, size=32, seed=2)
     torch.manual_seed(0)
@@ -33,6 +35,7 @@ def test_a_short_training_run_learns():
     assert not model.training
 
 
+@pytest.mark.slow
 def test_training_is_deterministic_by_seed():
     zoo = make_toy_zoo(128, size=16, seed=0)
 
@@ -45,6 +48,7 @@ def test_training_is_deterministic_by_seed():
     assert torch.equal(run(), run())
 
 
+@pytest.mark.slow
 def test_recipe_trains_to_the_shipped_accuracy(monkeypatch):
     """The recipe behind the cached checkpoint, shortened: it learns on the recipe's own data."""
     from helpers import checkpoints
@@ -54,6 +58,7 @@ def test_recipe_trains_to_the_shipped_accuracy(monkeypatch):
     assert info["test_accuracy"] > 0.6
 
 
+@pytest.mark.slow
 def test_shipped_checkpoints_load_and_are_accurate():
     test = make_toy_zoo(600, seed=123)
     for name in ("zoonet", "zoonet_wide"):

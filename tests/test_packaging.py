@@ -53,8 +53,13 @@ def test_checkpoints_ship_as_package_data():
     assert "*.pt" in config["package-data"]["helpers.data"]  # tests/test_colab_like.py checks the wheel itself
 
 
-def test_make_test_runs_pytest_and_the_notebooks_once_more():
+def test_make_test_runs_everything_and_make_unit_the_fast_unit_tests():
     import subprocess
-    plan = subprocess.run(["make", "-n", "-o", ".venv/.installed", "test"], cwd=ROOT, capture_output=True, text=True)
-    assert "overriding recipe" not in plan.stderr, plan.stderr  # one rule per target
-    assert "-m pytest" in plan.stdout and "numerics.py run" in plan.stdout, plan.stdout
+
+    def plan(target):
+        made = subprocess.run(["make", "-n", "-o", ".venv/.installed", target], cwd=ROOT, capture_output=True, text=True)
+        assert "overriding recipe" not in made.stderr, made.stderr  # one rule per target
+        return made.stdout
+
+    assert plan("test").strip().endswith("-m pytest"), plan("test")  # every test, the notebooks included
+    assert '-m pytest tests -m "not slow and not notebook"' in plan("unit"), plan("unit")

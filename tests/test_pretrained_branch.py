@@ -14,7 +14,9 @@ import torch
 import torchvision
 from nbclient import NotebookClient
 
-from helpers import weights_file
+from helpers.pretrained import weights_file
+
+pytestmark = pytest.mark.notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 ONLINE = ["00_setup.ipynb"]  # 03, 04, 06-08 use EfficientNet-Lite0, which is always there

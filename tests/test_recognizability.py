@@ -2,8 +2,9 @@
 import pytest
 import torch
 
-from helpers import (CLASSES, SpatialZooNet, ZooNet, centered_goose_parts, load_model, make_toy_zoo, mean_masks,
-                     objectness, part_contrast, shape_similarity, train_classifier)
+from helpers import (CLASSES, centered_goose_parts, load_model, make_toy_zoo, mean_masks, objectness, part_contrast, shape_similarity,
+    train_classifier)
+from helpers.models import SpatialZooNet, ZooNet
 from helpers.training import l2_pgd
 
 
@@ -56,6 +57,7 @@ def test_objectness_and_part_contrast():
     assert contrast["neck"] == pytest.approx(10.0) and contrast["body"] == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_spatial_model_shapes_and_robust_training_learns():
     model = SpatialZooNet(num_classes=3, width=4)
     assert model(torch.rand(2, 3, 64, 64)).shape == (2, 3)

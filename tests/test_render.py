@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from helpers import (channel, class_log_softmax, class_model_visualization, class_score, class_softmax, diversity,
-                     feature_visualization, load_model, neuron, visualize)
+from helpers import class_model_visualization, feature_visualization, load_model
+from helpers.render import channel, class_log_softmax, class_score, class_softmax, diversity, neuron, visualize
 
 FAST = dict(steps=12, image_shape=(3, 32, 32), progress=False, seed=3)
 

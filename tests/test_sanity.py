@@ -5,7 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import ZooNet, cascading_randomization, randomizable_layers, rank_correlation
+from helpers import cascading_randomization, randomizable_layers, rank_correlation
+from helpers.models import ZooNet
 from helpers.sanity import reinitialize_
 
 

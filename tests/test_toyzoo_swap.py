@@ -112,6 +112,7 @@ def test_huskywolf_recipes():
     assert {**vars(biased), "bias": None} == vars(fixed)
 
 
+@pytest.mark.slow
 def test_biased_checkpoint_uses_the_background_and_fixed_does_not():
     test = make_toy_zoo(200, bias=0.95, seed=21, classes=PAIR)
     swapped = swap_backgrounds(test, seed=22, background={"husky": "snow", "wolf": "grass"})

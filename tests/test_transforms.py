@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from helpers import AscentSettings, class_model_visualization
+from helpers import class_model_visualization
+from helpers.ascent import AscentSettings
 from helpers.transforms import Jitter, Pad, RandomRotation, RandomScale, apply, standard_transforms
 
 

@@ -8,7 +8,7 @@ from torch import nn
 from .._checks import check_int, check_nonnegative, check_positive_int
 from ..batching import batches
 from ..baselines import as_fill
-from ..model_state import frozen_eval
+from ..model_state import frozen_eval, like_input
 from ._core import _checked_forward, _input_grad, _prepare
 
 
@@ -53,7 +53,7 @@ def smoothgrad(model: nn.Module, images: torch.Tensor, target, n_samples: int = 
             batch = x[i] + sigma[i, None, None, None] * eps
             grad = _input_grad(model, batch, target[i], check=False)
             total.index_add_(0, i.to(x.device), grad.abs())
-    return (total / n_samples).amax(1).to(images.device)
+    return like_input((total / n_samples).amax(1), images)
 
 
 def _gauss_legendre(steps: int) -> tuple[list[float], list[float]]:
@@ -100,4 +100,4 @@ def integrated_gradients(model: nn.Module, images: torch.Tensor, target, baselin
             a = alphas[k][:, None, None, None]
             grad = _input_grad(model, base[i] + a * (x[i] - base[i]), target[i], check=False)
             total.index_add_(0, i.to(x.device), weights[k][:, None, None, None] * grad)
-    return ((x - base) * total).to(images.device)
+    return like_input((x - base) * total, images)

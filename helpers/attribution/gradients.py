@@ -11,7 +11,7 @@ from torch.overrides import TorchFunctionMode
 
 from .._checks import as_target, check_choice, check_model
 from ..layers import check_feature_map, find_layer
-from ..model_state import frozen_eval
+from ..model_state import frozen_eval, like_input
 from ..objectives import OBJECTIVES, objective_value
 from ._core import _checked_forward, _input_grad, _prepare
 
@@ -28,7 +28,7 @@ def input_gradient(model: nn.Module, images: torch.Tensor, target, objective: st
     x, target = _prepare(model, images, target)
     with frozen_eval(model):
         grad = _input_grad(model, x, target, objective)
-    return grad.to(images.device)
+    return like_input(grad, images)
 
 
 def saliency_map(model: nn.Module, images: torch.Tensor, target) -> torch.Tensor:
@@ -39,7 +39,7 @@ def saliency_map(model: nn.Module, images: torch.Tensor, target) -> torch.Tensor
     x, target = _prepare(model, images, target)
     with frozen_eval(model):
         grad = _input_grad(model, x, target)
-    return grad.abs().amax(1).to(images.device)
+    return like_input(grad.abs().amax(1), images)
 
 
 def gradient_x_input(model: nn.Module, images: torch.Tensor, target) -> torch.Tensor:
@@ -51,7 +51,7 @@ def gradient_x_input(model: nn.Module, images: torch.Tensor, target) -> torch.Te
     x, target = _prepare(model, images, target)
     with frozen_eval(model):
         grad = _input_grad(model, x, target)
-    return (grad * x).to(images.device)
+    return like_input(grad * x, images)
 
 
 def contrastive_saliency(model: nn.Module, images: torch.Tensor, target, other) -> torch.Tensor:
@@ -81,7 +81,7 @@ def contrastive_saliency(model: nn.Module, images: torch.Tensor, target, other) 
                          f"image {i} has other == target == {int(target[i])}")
     with frozen_eval(model):
         grad = _input_grad(model, x, target, other=other)
-    return (grad * x).sum(1).clamp(min=0).to(images.device)
+    return like_input((grad * x).sum(1).clamp(min=0), images)
 
 
 def grad_cam(model: nn.Module, images: torch.Tensor, target, layer) -> torch.Tensor:
@@ -132,7 +132,7 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target, layer) -> torch.Ten
         grad = torch.zeros_like(activations)
     cam = (grad.mean((2, 3), keepdim=True) * activations).sum(1, keepdim=True).relu()
     cam = F.interpolate(cam.detach(), size=x.shape[2:], mode="bilinear", align_corners=False)
-    return cam[:, 0].to(images.device)
+    return like_input(cam[:, 0], images)
 
 
 #: the functional spellings of ReLU: calls to them that no ``nn.ReLU`` module made are not guided
@@ -211,4 +211,4 @@ def guided_backprop(model: nn.Module, images: torch.Tensor, target) -> torch.Ten
         warnings.warn(f"model: {functional} ReLU call(s) per forward pass are functional (F.relu, torch.relu or "
                       "x.relu() in forward), not nn.ReLU modules; guided backprop cannot guide them, so this map "
                       "is only partly guided", UserWarning, stacklevel=2)
-    return grad.abs().amax(1).to(images.device)
+    return like_input(grad.abs().amax(1), images)

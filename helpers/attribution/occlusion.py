@@ -9,7 +9,7 @@ from torch import nn
 from .._checks import check_positive_int
 from ..baselines import as_fill
 from ..batching import batches
-from ..model_state import frozen_eval
+from ..model_state import frozen_eval, like_input
 from ..objectives import GREY, objective_value
 from ._core import _checked_forward, _prepare
 
@@ -81,4 +81,4 @@ def occlusion_map(model: nn.Module, images: torch.Tensor, target, window: int | 
             drop = base[i] - objective_value(model(occluded), target[i.cpu()], "score")
             total.index_add_(0, i, drop[:, None, None] * masks)
         counts = patch_masks(torch.arange(n_patches, device=x.device)).sum(0)
-    return (total / counts).to(images.device)
+    return like_input(total / counts, images)

@@ -122,7 +122,7 @@ def get_method(method: str) -> Method:
     return METHODS[method]
 
 
-def attribute(method: str, model: nn.Module, images: torch.Tensor, target, *, layer: nn.Module | None = None,
+def attribute(method: str, model: nn.Module, images: torch.Tensor, target, *, layer: nn.Module | str | None = None,
               magnitude: bool = False, progress: bool = False, **settings) -> torch.Tensor:
     """The (N, H, W) map of attribution method ``method`` for class ``target`` on ``images`` (N, C, H, W).
 
