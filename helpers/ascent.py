@@ -122,6 +122,14 @@ class AscentSettings:
         put("noise", check_nonnegative(self.noise, "noise"))
         check_int(self.seed, "seed")
 
+    def __eq__(self, other) -> bool:
+        """Equal settings: every compared field equal, and the colour matrices both None or equal tensors."""
+        if not isinstance(other, AscentSettings):
+            return NotImplemented
+        same = all(getattr(self, f.name) == getattr(other, f.name) for f in dataclasses.fields(self) if f.compare)
+        mine, theirs = self.color_matrix, other.color_matrix
+        return same and (mine is theirs or (mine is not None and theirs is not None and torch.equal(mine, theirs)))
+
     def replace(self, **overrides) -> AscentSettings:
         """A copy with some settings changed (checked like the original); an unknown name is a TypeError."""
         names = [f.name for f in dataclasses.fields(self)]

@@ -205,3 +205,33 @@ def test_the_top_level_is_what_the_notebooks_teach_with_and_the_readme_says_wher
     for module in set(imported) - {"helpers"}:
         listed = module.rsplit(".", 1)[0] + ".<module>" if module.startswith("helpers.exercises.") else module
         assert f"`{listed}`" in readme, module
+
+
+def test_settings_with_other_colour_matrices_are_not_equal():
+    from helpers.ascent import AscentSettings
+
+    eye = torch.eye(3)
+    assert AscentSettings(color_matrix=eye) == AscentSettings(color_matrix=eye.clone())
+    assert AscentSettings(color_matrix=eye) != AscentSettings(color_matrix=2 * eye)  # compared equal before
+    assert AscentSettings(color_matrix=eye) != AscentSettings()
+    assert AscentSettings() == AscentSettings() and hash(AscentSettings()) == hash(AscentSettings())
+
+
+def test_one_vocabulary_for_objectives_and_fills():
+    """The curves took objective="probability" where everything else says "softmax", and insertion_curve took
+    ``baseline`` where deletion_curve and occlusion_map take ``fill``."""
+    import inspect
+
+    from helpers import deletion_curve, insertion_curve, occlusion_map
+    from helpers.objectives import OBJECTIVES
+
+    assert "softmax" in OBJECTIVES
+    for function in (deletion_curve, insertion_curve):
+        parameters = inspect.signature(function).parameters
+        assert parameters["objective"].default == "softmax" and "fill" in parameters and "baseline" not in parameters
+    assert "fill" in inspect.signature(occlusion_map).parameters
+    zoo = make_toy_zoo(2, seed=0)
+    model = load_model("zoonet")
+    saliency = torch.rand(2, 64, 64, generator=torch.Generator().manual_seed(0))
+    with pytest.raises(ValueError, match="objective: expected one of 'softmax', 'score'"):
+        deletion_curve(model, zoo.images, zoo.labels, saliency, objective="probability", progress=False)
