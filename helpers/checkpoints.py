@@ -15,13 +15,9 @@ from pathlib import Path
 
 import torch
 
-from .capstone import LETTERS, PAIR, answer_record, mystery_name, mystery_zoo
 from .models import SpatialZooNet, ZooNet
-from .toyzoo import CLASSES, make_toy_zoo
+from .toyzoo import CLASSES, ToyZoo, make_toy_zoo
 from .training import accuracy, train_classifier
-
-#: the capstone's checkpoints and their letters: ``{"mystery_a": "A", ...}`` (notebook 09)
-MYSTERIES = {mystery_name(letter): letter for letter in LETTERS}
 
 
 @dataclass(frozen=True)
@@ -79,17 +75,16 @@ RECIPES: dict[str, Recipe] = {
     # the same recipe on the Clever-Hans data of notebook 05: do its class models catch the grass and snow?
     "huskywolf_spatial_biased": replace(_SPATIAL, classes=("husky", "wolf"), bias=0.95),
     "huskywolf_spatial_fixed": replace(_SPATIAL, classes=("husky", "wolf"), bias=None),
-    # notebook 09, the capstone: four husky/wolf ZooNets, one recipe; each letter's data carry a hidden cue, which
-    # helpers.capstone derives from the salt $CAPSTONE_SALT and the name (``MYSTERIES``)
-    **{name: Recipe(classes=PAIR, data_seed=21, test_seed=22) for name in MYSTERIES},
 }
+# notebook 09's mystery models are not here: helpers.capstone makes them (with this module's training code)
 
 
 def checkpoint_path(name: str) -> Path:
     return Path(str(resources.files("helpers.data"))) / f"{name}.pt"
 
 
-def _build(recipe: Recipe) -> ZooNet | SpatialZooNet:
+def build_model(recipe: Recipe) -> ZooNet | SpatialZooNet:
+    """The untrained network of ``recipe``: its architecture, width and number of classes."""
     architecture = {"zoonet": ZooNet, "spatial": SpatialZooNet}[recipe.architecture]
     return architecture(num_classes=len(recipe.classes), width=recipe.width)
 
@@ -97,9 +92,20 @@ def _build(recipe: Recipe) -> ZooNet | SpatialZooNet:
 def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet | SpatialZooNet, dict]:
     """Train the model of ``RECIPES[name]`` from scratch; returns (model, info with test accuracy)."""
     recipe = _recipe(name)
-    train, test = _data(name, recipe.n_train, recipe.data_seed), _data(name, recipe.n_test, recipe.test_seed)
+    train, test = (make_toy_zoo(n, seed=seed, bias=recipe.bias, classes=recipe.classes, centered=recipe.centered)
+                   for n, seed in ((recipe.n_train, recipe.data_seed), (recipe.n_test, recipe.test_seed)))
+    return train_on(recipe, train, test, progress=progress)
+
+
+def train_on(recipe: Recipe, train: ToyZoo, test: ToyZoo, progress: bool = True) -> tuple[ZooNet | SpatialZooNet, dict]:
+    """Train ``recipe``'s network (seed ``recipe.seed``) on the images of ``train``; measure it on ``test``.
+
+    train, test: ``ToyZoo``s of ``recipe.classes`` (images (N, 3, H, W)); the recipe's data fields
+    (``n_train``, ``data_seed``, ``bias``, ...) are not read. Returns (model in eval mode, info: the recipe,
+    training time, final loss, test accuracy, and for ``shuffle_labels`` the accuracy on the shuffled labels).
+    """
     torch.manual_seed(recipe.seed)
-    model = _build(recipe)
+    model = build_model(recipe)
     labels = train.labels
     if recipe.shuffle_labels:  # each image keeps its picture but gets another image's label
         labels = labels[torch.randperm(len(labels), generator=torch.Generator().manual_seed(recipe.seed))]
@@ -109,19 +115,9 @@ def train_recipe(name: str, progress: bool = True) -> tuple[ZooNet | SpatialZooN
                                adversarial_eps=recipe.adversarial_eps, progress=progress)
     info = {"recipe": asdict(recipe), "train_seconds": round(time.perf_counter() - start, 1),
             "final_loss": history["loss"][-1], "test_accuracy": accuracy(model, test.images, test.labels)}
-    if name in MYSTERIES:
-        info["capstone"] = answer_record(MYSTERIES[name])
     if recipe.shuffle_labels:
         info["train_accuracy"] = accuracy(model, train.images, labels)  # on the shuffled labels it was trained on
     return model, info
-
-
-def _data(name: str, n: int, seed: int):
-    """The ``n`` Toy Zoo images (seed ``seed``) the recipe ``name`` trains or tests on; a mystery's carry its cue."""
-    if name in MYSTERIES:
-        return mystery_zoo(MYSTERIES[name], n, seed=seed)
-    recipe = _recipe(name)
-    return make_toy_zoo(n, seed=seed, bias=recipe.bias, classes=recipe.classes, centered=recipe.centered)
 
 
 def load_model(name: str = "zoonet") -> ZooNet | SpatialZooNet:
@@ -134,7 +130,7 @@ def load_model(name: str = "zoonet") -> ZooNet | SpatialZooNet:
     if not path.exists():
         raise FileNotFoundError(f"name: no checkpoint {path.name}; make it with: python -m helpers.checkpoints {name}")
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    model = _build(recipe)
+    model = build_model(recipe)
     model.load_state_dict(saved["state_dict"])
     model.info = saved["info"]
     return model.eval()
@@ -142,13 +138,14 @@ def load_model(name: str = "zoonet") -> ZooNet | SpatialZooNet:
 
 def save_checkpoint(name: str, progress: bool = True) -> dict:
     model, info = train_recipe(name, progress=progress)
-    # a mystery model keeps no score or timing: its accuracy on its own data would hint at its cue
-    saved = {key: info[key] for key in ("recipe", "capstone")} if "capstone" in info else info
-    torch.save({"state_dict": model.state_dict(), "info": saved}, checkpoint_path(name))
+    torch.save({"state_dict": model.state_dict(), "info": info}, checkpoint_path(name))
     return info
 
 
 def _recipe(name: str) -> Recipe:
+    if isinstance(name, str) and name.startswith("mystery_"):
+        raise ValueError(f"name: {name!r} is one of the capstone's mystery models: load it with "
+                         "helpers.capstone.load_mystery(letter), make it with python -m helpers.capstone make")
     if name not in RECIPES:
         raise ValueError(f"name: expected one of {', '.join(map(repr, RECIPES))}, got {name!r}")
     return RECIPES[name]
@@ -157,7 +154,13 @@ def _recipe(name: str) -> Recipe:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Train the course's models and cache them in data/.")
     parser.add_argument("names", nargs="*", default=list(RECIPES), help="which checkpoints (default: all)")
-    for name in parser.parse_args(argv).names:
+    names = parser.parse_args(argv).names
+    for name in names:
+        try:
+            _recipe(name)
+        except ValueError as error:
+            parser.error(str(error))
+    for name in names:
         info = save_checkpoint(name)
         print(f"{name}: test accuracy {info['test_accuracy']:.4f}, trained in {info['train_seconds']} s")
 
