@@ -6,7 +6,7 @@
 #   make unit       the fast inner loop: the unit tests without the slow ones and without notebooks (about a minute)
 #   make numerics   nbval over every notebook under every numeric set-up of scripts/numerics.py
 #   make notebooks  re-execute every notebook in place (refresh committed outputs) and regenerate student versions
-#   make checkpoints  retrain the cached models in data/
+#   make checkpoints  retrain the cached models in data/ (the capstone's self-study set too)
 #   make benchmark  print the performance table
 #   make student    regenerate notebooks/student/ and the Colab badges/setup cells
 #   make browser-test  run notebook 08's widgets in JupyterLab in headless Chromium (needs Chromium)
@@ -51,6 +51,7 @@ student: $(STAMP)
 
 checkpoints: $(STAMP)
 	$(PY) -m helpers.checkpoints
+	$(PY) -m helpers.capstone make --self-study
 
 benchmark: $(STAMP)
 	$(PY) scripts/benchmark.py

@@ -80,7 +80,16 @@ RECIPES: dict[str, Recipe] = {
 
 
 def checkpoint_path(name: str) -> Path:
-    return Path(str(resources.files("helpers.data"))) / f"{name}.pt"
+    return data_folder() / f"{name}.pt"
+
+
+def data_folder() -> Path:
+    """Where the checkpoints are: the installed ``helpers.data``, or ``data/`` beside ``helpers/`` in a plain
+    checkout that was never installed (``pip install -e .`` maps one onto the other)."""
+    try:
+        return Path(str(resources.files("helpers.data")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[1] / "data"
 
 
 def build_model(recipe: Recipe) -> ZooNet | SpatialZooNet:

@@ -63,3 +63,23 @@ def test_make_test_runs_everything_and_make_unit_the_fast_unit_tests():
 
     assert plan("test").strip().endswith("-m pytest"), plan("test")  # every test, the notebooks included
     assert '-m pytest tests -m "not slow and not notebook"' in plan("unit"), plan("unit")
+
+
+def test_a_plain_checkout_finds_the_checkpoints_without_an_install(tmp_path):
+    """Without ``pip install`` there is no ``helpers.data`` package; ``load_model`` used to fail on it."""
+    import shutil
+    import subprocess
+    import sys
+
+    shutil.copytree(ROOT / "helpers", tmp_path / "helpers", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "data", tmp_path / "data", ignore=shutil.ignore_patterns("__pycache__"))
+    # -S: no site-packages (so no editable install of this course); torch's own folder is put back on the path
+    import torch
+
+    paths = [str(tmp_path), str(Path(torch.__file__).parents[1])]
+    code = ("import sys; sys.path[:0] = %r; import helpers.checkpoints as c; "
+            "assert not any('site-packages' in p and 'seeing' in p for p in sys.path); "
+            "print(c.checkpoint_path('zoonet'))" % paths)
+    found = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert found.returncode == 0, found.stderr[-2000:]
+    assert Path(found.stdout.strip()) == tmp_path / "data" / "zoonet.pt"
