@@ -30,6 +30,8 @@ from helpers.exercises import ExerciseError, HelperUnavailable, NotDoneYet
 from helpers.exercises.capstone import check_audit, check_evidence, check_verdicts, read_submission, save_submission
 from helpers.toyzoo import add_corner_mark, tint_animals
 
+pytestmark = pytest.mark.slow  # trains models and runs audits: make unit leaves these out
+
 ROOT = Path(__file__).resolve().parents[1]
 WOLF = PAIR.index("wolf")
 SECRET = "an instructor's secret for the tests"
