@@ -8,9 +8,10 @@
 The repository address is read from pyproject.toml ([project.urls] Repository), its only home.
 The source notebooks are nbgrader source notebooks: ``stamp`` gives each exercise cell (the code
 between ``### BEGIN SOLUTION`` and ``### END SOLUTION``) and the check cell after it nbgrader's cell
-metadata, and ``student`` runs ``nbgrader generate_assignment`` on them (the one way student
-versions are made): solutions become ``# YOUR CODE HERE`` + ``raise NotImplementedError()``,
-``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` lines are removed, outputs are cleared.
+metadata, and the check cell its hidden test (``HIDDEN_TESTS``); ``student`` runs ``nbgrader
+generate_assignment`` on them (the one way student versions are made): solutions become
+``# YOUR CODE HERE`` + ``raise NotImplementedError()``, ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN
+TESTS`` lines are removed, outputs are cleared.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import NamedTuple
 
 import nbformat
 
@@ -76,12 +78,27 @@ def _solution_name(source: str, k: int) -> str:
     return match[1].replace("_", "-") if match else f"answer-{k}"
 
 
+#: the hidden test at the top of every check cell (nbgrader removes it from the learner's version): under
+#: ``nbgrader autograde`` the cell's own ``from helpers.exercises.… import check_…`` then loads the check
+#: afresh from its file, so no rebinding of ``helpers.exercises`` in the learner's cells (one line
+#: replacing a check) can pass it
+HIDDEN_TESTS = """### BEGIN HIDDEN TESTS
+import sys  # grading: the check below is imported afresh from its file, whatever the cells above did to it
+for _module in [name for name in sys.modules if name == "helpers.exercises" or name.startswith("helpers.exercises.")]:
+    del sys.modules[_module]
+### END HIDDEN TESTS
+"""
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS\n.*?### END HIDDEN TESTS\n?", re.S)
+_IMPORTS_ITS_CHECK = re.compile(r"^from helpers\.exercises\.\w+ import .*check_", re.M)
+
+
 def grading_metadata(notebook, stem: str):
     """Return a copy of ``notebook`` whose exercise cells carry nbgrader's cell metadata.
 
     A code cell with ``### BEGIN SOLUTION`` is an "autograded answer" (``solution``); the next
     code cell that calls a ``check_…`` function is its "autograder test" (``grade``, locked, worth
-    the points it already had, else 1). Every other cell loses stale nbgrader metadata. The ids are
+    the points it already had, else 1), which starts with ``HIDDEN_TESTS`` and must import its
+    check itself. Every other cell loses stale nbgrader metadata. The ids are
     ``{stem}-{function}`` and ``{stem}-{function}-check``.
     """
     notebook = copy.deepcopy(notebook)
@@ -97,6 +114,10 @@ def grading_metadata(notebook, stem: str):
             cell.metadata["nbgrader"] = dict(grade=False, grade_id=answer, locked=False, schema_version=3,
                                              solution=True, task=False)
         elif answer is not None and re.search(r"^\s*check_\w+\(", cell.source, re.M):
+            if not _IMPORTS_ITS_CHECK.search(cell.source):
+                raise ValueError(f"{stem}: the check cell of {answer} must import its check itself "
+                                 "(from helpers.exercises.<module> import check_...), for the hidden test")
+            cell.source = HIDDEN_TESTS + _HIDDEN.sub("", cell.source)
             cell.metadata["nbgrader"] = dict(grade=True, grade_id=f"{answer}-check", locked=True,
                                              points=old.get("points", 1), schema_version=3, solution=False,
                                              task=False)
@@ -142,12 +163,24 @@ def student_versions(paths: list[Path]) -> dict[str, str]:
 # ---------------------------------------------------------------------------------------------
 # learner timings, estimated from the notebooks themselves
 
-WORDS_PER_MINUTE = 150  # prose with formulas, read carefully
-SECONDS_PER_CODE_LINE = 10  # read it, run it, look at what it prints or draws
-MINUTES_PER_EXERCISE = 15
+class Pace(NamedTuple):
+    """How fast a learner works through a notebook."""
+
+    words_per_minute: float  # prose with formulas
+    seconds_per_code_line: float  # read it, run it, look at what it prints or draws
+    exercise_minutes: tuple[float, float]  # an exercise: (a fixed part, minutes per line of the solution)
+
+
+#: a quick reader and a careful one (a teacher's estimate for dense mathematical prose: 90 words a minute)
+PACES = {"quick": Pace(150, 10, (5, 2.5)), "careful": Pace(90, 12, (10, 4.5))}
+#: time outside the notebook: the capstone's written report (its notebook asks for one), quick and careful
+REPORT_MINUTES = {"09": (30, 60)}
 DEEP_DIVE = "(optional deep dive)"
-#: the 3-hour single-session track: these notebooks' core paths (the course installed beforehand)
-THREE_HOUR_TRACK = ("03", "05", "06")
+#: the short track: these notebooks' core paths, in order; 03 and 06 lean on 01 (templates) and 02 (the
+#: gradient as a local linear model), so the track keeps them (the course installed beforehand)
+SHORT_TRACK = ("01", "02", "03", "06")
+#: the most minutes a core path's reading (prose and code, without the exercise) may take at the quick pace
+CORE_READING_MINUTES = 45
 GUIDE = ROOT / "INSTRUCTOR_GUIDE.md"
 TIMINGS = re.compile(r"(<!-- timings: made by scripts/course_tools.py timings -->\n).*?(<!-- end of timings -->)", re.S)
 
@@ -156,47 +189,81 @@ def _is_check(cell) -> bool:
     return "check" in cell.metadata.get("tags", []) or cell.metadata.get("course") in ("colab-badge", "colab-setup")
 
 
-def learner_minutes(notebook) -> dict[str, float]:
-    """Estimated learner minutes of a notebook: {"core": …, "deep dives": …, "exercises": count}.
+def exercise_minutes(solution: str, pace: Pace) -> float:
+    """Minutes for one exercise at ``pace``: a fixed part plus a part per line of the answer key's solution."""
+    lines = [line for line in solution.splitlines() if line.strip() and not line.strip().startswith("#")]
+    fixed, per_line = pace.exercise_minutes
+    return fixed + per_line * len(lines)
 
-    Prose at WORDS_PER_MINUTE, visible code at SECONDS_PER_CODE_LINE a line (collapsed check cells
-    and the Colab cells are skipped), MINUTES_PER_EXERCISE per exercise; a ``## `` section whose
-    heading ends with DEEP_DIVE counts as deep dive, everything else as core.
+
+def learner_minutes(notebook, pace: str = "quick") -> dict[str, float]:
+    """Estimated learner minutes of a notebook at a pace of ``PACES``: {"core", "deep dives", "exercises",
+    "core reading"}.
+
+    Prose at the pace's words a minute, visible code at its seconds a line (collapsed check cells, hidden
+    tests and the Colab cells are skipped), each exercise by ``exercise_minutes``; a ``## `` section whose
+    heading ends with DEEP_DIVE counts as deep dive, everything else as core. "core reading" is the core
+    without its exercises (what a learner reads and runs); "exercises" counts them.
     """
-    minutes = {"core": 0.0, "deep dives": 0.0, "exercises": 0}
+    speed = PACES[pace]
+    minutes = {"core": 0.0, "deep dives": 0.0, "exercises": 0, "core reading": 0.0}
     part = "core"
     for cell in notebook.cells:
         if cell.cell_type == "markdown":
             heading = next((line for line in cell.source.splitlines() if line.startswith("## ")), None)
             if heading is not None:
                 part = "deep dives" if heading.rstrip().endswith(DEEP_DIVE) else "core"
-            minutes[part] += len(re.findall(r"\w+", cell.source)) / WORDS_PER_MINUTE
+            reading = len(re.findall(r"\w+", cell.source)) / speed.words_per_minute
         elif cell.cell_type == "code" and not _is_check(cell):
-            lines = [line for line in cell.source.splitlines() if line.strip() and not line.strip().startswith("#")]
-            minutes[part] += len(lines) * SECONDS_PER_CODE_LINE / 60
+            visible = _HIDDEN.sub("", cell.source)  # a learner never sees the hidden tests
+            lines = [line for line in visible.splitlines() if line.strip() and not line.strip().startswith("#")]
+            reading = len(lines) * speed.seconds_per_code_line / 60
             if "### BEGIN SOLUTION" in cell.source:
-                minutes[part] += MINUTES_PER_EXERCISE
+                solution = cell.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+                minutes[part] += exercise_minutes(solution, speed)
                 minutes["exercises"] += 1
+        else:
+            continue
+        minutes[part] += reading
+        if part == "core":
+            minutes["core reading"] += reading
     return minutes
 
 
+def _span(low: float, high: float) -> str:
+    return f"{low} min" if low == high else f"{low}–{high} min"
+
+
 def timings_table() -> str:
-    """The markdown table of every notebook's estimated core and deep-dive minutes, and the 3-hour track."""
-    rows = ["| notebook | core path | optional deep dives | exercises |", "|---|---|---|---|"]
-    total = {"core": 0, "deep dives": 0}
-    track = 0
+    """The markdown table of every notebook's core and deep-dive minutes, quick to careful, and the short track."""
+    rows = ["| notebook | core path: reading | core path with its exercises | optional deep dives | exercises |",
+            "|---|---|---|---|---|"]
+    total = {key: [0, 0] for key in ("core", "deep dives")}
+    track, over = [0, 0], []
     for path in _sources():
-        m = learner_minutes(nbformat.read(path, as_version=4))
-        core, deep = round(m["core"] / 5) * 5, round(m["deep dives"] / 5) * 5
-        total["core"] += core
-        total["deep dives"] += deep
-        track += core if path.name[:2] in THREE_HOUR_TRACK else 0
-        rows.append(f"| {path.stem} | {core} min | {deep or '—'}{' min' if deep else ''} | {m['exercises']} |")
-    rows.append(f"| **all** | **{total['core'] / 60:.1f} h** | **{total['deep dives'] / 60:.1f} h** | |")
-    return ("\n".join(rows) + f"\n\n**3-hour single-session track:** the core paths of notebooks "
-            f"{', '.join(THREE_HOUR_TRACK)} (saliency, the Clever-Hans case, class models): about {track} min, "
-            "with the course installed beforehand (`make lab`, or the Colab badges) and notebook 00's Toy Zoo "
-            "section read as homework.\n")
+        notebook, number = nbformat.read(path, as_version=4), path.name[:2]
+        quick, careful = learner_minutes(notebook, "quick"), learner_minutes(notebook, "careful")
+        report = REPORT_MINUTES.get(number, (0, 0))
+        core = [round((m["core"] + r) / 5) * 5 for m, r in zip((quick, careful), report)]
+        deep = [round(m["deep dives"] / 5) * 5 for m in (quick, careful)]
+        for key, value in (("core", core), ("deep dives", deep)):
+            total[key] = [t + v for t, v in zip(total[key], value)]
+        if number in SHORT_TRACK:
+            track = [t + c for t, c in zip(track, core)]
+        if core[1] > 60:
+            over.append(number)
+        extra = " (with the report)" if report[0] else ""
+        rows.append(f"| {path.stem} | {round(quick['core reading'] / 5) * 5} min | {_span(*core)}{extra} | "
+                    f"{_span(*deep) if deep[1] else '—'} | {quick['exercises']} |")
+    rows.append(f"| **all** | | **{total['core'][0] / 60:.1f}–{total['core'][1] / 60:.1f} h** | "
+                f"**{total['deep dives'][0] / 60:.1f}–{total['deep dives'][1] / 60:.1f} h** | |")
+    return ("\n".join(rows) + f"\n\nThe reading of every core path takes at most {CORE_READING_MINUTES} minutes at the quick "
+            "pace (tested), leaving a quarter of an hour for its exercise; with its "
+            f"exercises at the careful pace these take longer than an hour: {', '.join(over) or 'none'}.\n\n"
+            f"**Short track:** the core paths of notebooks {', '.join(SHORT_TRACK)} (linear templates, the local linear "
+            f"model, saliency, class models; 03 and 06 lean on 01 and 02): {track[0] / 60:.1f}–{track[1] / 60:.1f} h, "
+            "two sessions, with the course installed beforehand (`make lab`, or the Colab badges) and notebook 00's "
+            "Toy Zoo section read as homework.\n")
 
 
 def _sources() -> list[Path]:

@@ -59,12 +59,14 @@ def test_the_repository_address_lives_in_one_place():
         assert "google.colab" in "".join(first[1]["source"]) and "--no-deps" not in "".join(first[1]["source"])
 
 
-def test_every_core_path_fits_an_hour_and_the_short_track_three_hours():
+def test_every_core_path_reads_within_its_budget_and_the_short_track_keeps_what_it_leans_on():
     minutes = {path.name[:2]: course_tools.learner_minutes(nbformat.read(path, as_version=4))
                for path in course_tools._sources()}
-    over = {n: round(m["core"]) for n, m in minutes.items() if m["core"] > 60}
-    assert not over, f"core paths over 60 min: {over}"
-    assert sum(minutes[n]["core"] for n in course_tools.THREE_HOUR_TRACK) <= 180
+    over = {n: round(m["core reading"], 1) for n, m in minutes.items() if m["core reading"] > course_tools.CORE_READING_MINUTES}
+    assert not over, f"core paths whose reading takes over {course_tools.CORE_READING_MINUTES} min: {over}"
+    assert {"01", "02"} <= set(course_tools.SHORT_TRACK)  # 03 and 06 lean on them
+    careful = course_tools.learner_minutes(nbformat.read(course_tools._sources()[6], as_version=4), "careful")
+    assert careful["core"] > minutes["06"]["core"]  # the careful pace is slower
 
 
 def test_learner_minutes_count_prose_visible_code_and_exercises_but_not_check_cells():
@@ -76,6 +78,10 @@ def test_learner_minutes_count_prose_visible_code_and_exercises_but_not_check_ce
         nbformat.v4.new_markdown_cell(f"## 2. More {course_tools.DEEP_DIVE}\n" + "word " * 145),
         nbformat.v4.new_code_cell("def f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION"),
     ]
-    m = course_tools.learner_minutes(notebook)
-    assert m["core"] == pytest.approx(1 + 20 / 60)
-    assert m["deep dives"] == pytest.approx(1 + course_tools.MINUTES_PER_EXERCISE + 2 * 10 / 60) and m["exercises"] == 1
+    m = course_tools.learner_minutes(notebook)  # the quick pace: 150 words a minute, 10 s a line
+    assert m["core"] == m["core reading"] == pytest.approx(1 + 20 / 60)
+    exercise = course_tools.exercise_minutes("    pass\n", course_tools.PACES["quick"])
+    assert exercise == pytest.approx(5 + 2.5)  # a fixed part and one line of solution
+    assert m["deep dives"] == pytest.approx(1 + exercise + 2 * 10 / 60) and m["exercises"] == 1
+    careful = course_tools.learner_minutes(notebook, "careful")  # 90 words a minute, 12 s a line
+    assert careful["core"] == pytest.approx(150 / 90 + 2 * 12 / 60)
