@@ -235,3 +235,13 @@ def test_one_vocabulary_for_objectives_and_fills():
     saliency = torch.rand(2, 64, 64, generator=torch.Generator().manual_seed(0))
     with pytest.raises(ValueError, match="objective: expected one of 'softmax', 'score'"):
         deletion_curve(model, zoo.images, zoo.labels, saliency, objective="probability", progress=False)
+
+
+@pytest.mark.parametrize("method", ["smoothgrad", "integrated gradients", "occlusion"])
+def test_an_image_too_small_is_reported_with_the_callers_shape_not_an_internal_batch(zoonet, method):
+    from helpers import attribute
+
+    images = torch.rand(2, 3, 4, 4)
+    with pytest.raises(ValueError, match=r"images: the model rejected input of shape \(2, 3, 4, 4\)") as info:
+        attribute(method, zoonet, images, 0)
+    assert info.value.__cause__ is not None  # torch's own error stays chained, with its line
