@@ -145,7 +145,7 @@ def registry_ig(model, image, target, baseline, steps):
 
 @pytest.mark.parametrize("function, name", [(helpers_ig, "integrated_gradients"), (imported_ig, "integrated_gradients"),
                                             (input_gradient_on_the_path, "input_gradient"),
-                                            (registry_ig, "_input_grad")])
+                                            (registry_ig, "helpers.integrated_gradients")])
 def test_the_gradient_helpers_are_switched_off(function, name):
     with pytest.raises(HelperUnavailable, match=f"{name}` is switched off") as info:
         check_integrated_gradients(function)

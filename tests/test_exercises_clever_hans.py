@@ -325,7 +325,7 @@ def test_fool_check_explains_mistakes(fool_setup, function, words, expect_failur
     (fool_with_helpers_input_gradient, "input_gradient"),
     (fool_with_imported_saliency, "saliency_map"),
     (fool_with_pgd, "l2_pgd"),
-    (fool_with_registry, "_input_grad"),
+    (fool_with_registry, "helpers.saliency_map"),
 ])
 def test_fool_check_switches_the_helpers_off(fool_setup, function, name):
     with pytest.raises(HelperUnavailable, match=f"{name}` is switched off") as info:

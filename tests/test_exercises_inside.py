@@ -96,7 +96,8 @@ def test_the_course_helper_does_not_count(expect_failure):
             model(images)
         return outputs[0].clone()
 
-    expect_failure(check_record_activation, with_the_helper, words=["course's own helper", "register_forward_hook"])
+    expect_failure(check_record_activation, with_the_helper,
+                   words=["`helpers.layers.activations_of` is switched off", "register_forward_hook"])
 
 
 def test_a_hook_is_required(expect_failure):

@@ -237,7 +237,7 @@ def through_the_registry(model, images, target):
 
 @pytest.mark.parametrize("function, name", [
     (helpers_saliency, "saliency_map"), (imported_saliency, "saliency_map"), (input_gradient_reduced, "input_gradient"),
-    (smoothgrad_without_noise, "smoothgrad"), (through_the_registry, "_input_grad"),
+    (smoothgrad_without_noise, "smoothgrad"), (through_the_registry, "helpers.saliency_map"),
 ])
 def test_saliency_switches_the_gradient_helpers_off(setup, function, name):
     with pytest.raises(HelperUnavailable, match=f"{name}` is switched off") as info:

@@ -8,7 +8,7 @@ import torch
 from ..checkpoints import load_model
 from ..models import ZooNet
 from ..toyzoo import make_toy_zoo
-from . import Mistake, call, expect, expect_match, expect_tensor, passed
+from . import Mistake, call, check, expect, expect_match, expect_tensor, passed
 from .saliency import GRADIENT_HELPERS
 
 INSTEAD = ("build the path batch yourself and take its gradient with torch.autograd.grad(model(path)[:, target].sum(), "
@@ -101,12 +101,13 @@ def _cases() -> list[tuple]:
             (small, image, 3, baseline, 7, "a small random CNN, a random baseline")]
 
 
+@check
 def check_integrated_gradients(integrated_gradients: Callable) -> None:
     """Check ``integrated_gradients(model, image, target, baseline, steps)`` -> (C, H, W) attributions.
 
     It should return (image - baseline) × the mean of dS_target/dx at baseline + alpha_k (image - baseline),
     alpha_k = (k + 0.5) / steps, k = 0, ..., steps - 1 (the midpoint Riemann sum). Tried on the check's own inputs
-    (``_cases``), with the course's gradient helpers switched off.
+    (``_cases``), with the course's gradient code and Captum switched off (``saliency.GRADIENT_HELPERS``).
     """
     expect(callable(integrated_gradients), "pass your function itself, e.g. check_integrated_gradients(my_integrated_gradients).")
     totals = []

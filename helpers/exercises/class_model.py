@@ -5,18 +5,13 @@ from dataclasses import dataclass
 
 import torch
 
-from ..ascent import ascend
-from ..attribution import input_gradient
-from ..class_model import class_model_visualization
-from ..feature_visualization import feature_visualization
 from ..filters import gaussian_blur
 from ..models import LinearClassifier, ZooNet
 from ..objectives import GREY, objective_value
 from ..toyzoo import CLASSES
-from . import Mistake, call, expect, expect_match, expect_tensor, passed
+from . import Mistake, call, check, expect, expect_match, expect_tensor, passed
+from .saliency import GRADIENT_HELPERS  # switched off while the learner's loop runs: the ascent engine among them
 
-#: the helpers that would do the exercise: switched off while the learner's loop runs
-UNAVAILABLE = (class_model_visualization, ascend, feature_visualization, input_gradient)
 INSTEAD = ("write the loop yourself with torch.roll, torch.autograd.grad and clamp; for the blur, "
            "`gaussian_blur` from helpers.filters is allowed.")
 
@@ -131,7 +126,7 @@ def _run(my_class_model, model, target: int, shape, settings: dict, seed: int, w
     grads = [p.grad for p in model.parameters()]
     try:
         result = call(my_class_model, model, target, shape, generator=torch.Generator().manual_seed(seed),
-                      unavailable=UNAVAILABLE, instead=INSTEAD, hints={"grad": _FRESH_LEAF}, **settings)
+                      unavailable=GRADIENT_HELPERS, instead=INSTEAD, hints={"grad": _FRESH_LEAF}, **settings)
     finally:
         changed_grads = any(p.grad is not g for p, g in zip(model.parameters(), grads))
         changed_mode = [m.training for m in model.modules()] != training
@@ -154,6 +149,7 @@ def _run(my_class_model, model, target: int, shape, settings: dict, seed: int, w
     return result
 
 
+@check
 def check_class_model_loop(my_class_model, model) -> None:
     """Check ``my_class_model(model, target, shape, steps, lr, l2, jitter, blur_every, blur_sigma, generator)``:
     plain gradient ascent on S_target(x) − l2 ‖x − 0.5‖² from mid-grey, with jitter (rolled back), clamping

@@ -19,15 +19,12 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ..ascent import ascend
-from ..class_model import class_model_visualization
-from ..feature_visualization import feature_visualization
 from ..model_state import model_device, model_input
 from ..models import LinearClassifier
 from ..objectives import GREY
 from ..toyzoo import ToyZoo, paint_background
 from ..training import predict
-from . import Mistake, call, diagnose, expect, expect_match, expect_tensor, passed
+from . import Mistake, call, check, diagnose, expect, expect_match, expect_tensor, passed
 from .saliency import GRADIENT_HELPERS
 
 
@@ -49,6 +46,7 @@ def _delete(images: torch.Tensor, saliency: torch.Tensor, k: int, fill: float, s
     return torch.where(deleted.view(n, 1, h, w), torch.full_like(images, fill), images)
 
 
+@check
 def check_delete_most_salient(delete_most_salient, images: torch.Tensor) -> None:
     """Check ``delete_most_salient(images, saliency, k, fill)`` on ``images`` with tie-free random maps."""
     images = images.detach().cpu()
@@ -92,15 +90,16 @@ def check_delete_most_salient(delete_most_salient, images: torch.Tensor) -> None
 # an intervention on the background
 
 
+@check
 def check_background_flips(background_flips, model, zoo: ToyZoo) -> None:
     """Check ``background_flips(model, images, masks, background)`` against the reference on ``zoo``."""
     expect(isinstance(zoo, ToyZoo), "the check needs a ToyZoo (for example the notebook's `test`).")
     images, masks, labels = zoo.images, zoo.masks, zoo.labels
-    before = predict(model, images).argmax(1)
     rates = {}
     for background in ("snow", "grass"):
-        after = predict(model, paint_background(images, masks, background, seed=0)).argmax(1)
         result = call(background_flips, model, images.clone(), masks.clone(), background)
+        before = predict(model, images).argmax(1)  # the predictions, made after the learner's function ran
+        after = predict(model, paint_background(images, masks, background, seed=0)).argmax(1)
         if isinstance(result, torch.Tensor) and result.ndim == 0:
             expect(False, "your function returns a single number; it should return one True/False per image, shape "
                           f"({len(images)},).", "return the comparison itself, before taking any mean")
@@ -126,7 +125,6 @@ def check_background_flips(background_flips, model, zoo: ToyZoo) -> None:
 # ---------------------------------------------------------------------------------------
 # the smallest change that fools the model
 
-FOOLING_HELPERS = (*GRADIENT_HELPERS, class_model_visualization, feature_visualization, ascend)
 INSTEAD = ("write the loop yourself: x.requires_grad_(True), scores = model(x), torch.autograd.grad(scores[0, target] "
            "- scores[0, source], x), then a step of L2 length step_size and .clamp(0, 1).")
 _TOO_LARGE = 1.5  # how much larger than the reference's change an answer may be
@@ -176,7 +174,7 @@ def _cases() -> list[tuple]:
 
 def _run(fooling_image, model, image, target, step_size, max_steps) -> torch.Tensor:
     """The learner's image, their code run with the gradient helpers off; a lost gradient gets its own hint."""
-    return call(fooling_image, model, image, target, step_size, max_steps, unavailable=FOOLING_HELPERS,
+    return call(fooling_image, model, image, target, step_size, max_steps, unavailable=GRADIENT_HELPERS,
                 instead=INSTEAD, hints={"require grad": _REQUIRE_GRAD})
 
 
@@ -213,14 +211,14 @@ def _check_fooling_case(fooling_image, model, image, target, step_size, max_step
     source = int(predict(model, image).argmax(1))
     expect(source != target, f"{where}, the model already predicts class {target}: the check needs an image it "
                              "classifies as another class.")
-    reference = _fooled(model, image, target, step_size, max_steps)
-    expect(int(predict(model, reference).argmax(1)) == target,
-           f"{where}, {max_steps} steps of length {step_size} do not reach class {target}: give the check a larger "
-           "max_steps or step_size.")
     params = list(model.parameters())
     clean = all(p.grad is None for p in params)
     given = image.clone().to(model_device(model))
     result = _run(fooling_image, model, given, target, step_size, max_steps)
+    reference = _fooled(model, image, target, step_size, max_steps)  # made after the learner's function ran
+    expect(int(predict(model, reference).argmax(1)) == target,
+           f"{where}, {max_steps} steps of length {step_size} do not reach class {target}: give the check a larger "
+           "max_steps or step_size.")
     got = expect_tensor(result, f"fooling_image(...) {where}", shape=tuple(image.shape), dtype=image.dtype)
     expect(torch.equal(given.cpu(), image), f"{where}, your function changed the image it was given (in place).",
            "work on a copy: x = image.detach().clone(), and make each step x = x + ..., not x += ...")
@@ -268,14 +266,16 @@ def _smallest_linear_change(linear: LinearClassifier, image: torch.Tensor, targe
     return float((scores[1 - target] - scores[target]).abs() / (weights[target] - weights[1 - target]).norm())
 
 
+@check
 def check_fooling_image(fooling_image, model, image: torch.Tensor, target: int, step_size: float,
                         max_steps: int) -> None:
     """Check ``fooling_image(model, image, target, step_size, max_steps)`` -> (1, C, H, W).
 
     On ``image`` (1, C, H, W) with ``model``, and on the check's own two-class models (``_cases``), with the course's
-    gradient and ascent helpers switched off: the answer must be a new image in [0, 1] (the input untouched, no
-    parameter gradients) that the model classifies as ``target``, changed by at most 1.5× the L2 norm of the
-    reference's change (normalized gradient steps on S_target - S_source, stopped at the first flip).
+    gradient code and Captum switched off (``saliency.GRADIENT_HELPERS``): the answer must be a new image in [0, 1]
+    (the input untouched, no parameter gradients) that the model classifies as ``target``, changed by at most 1.5×
+    the L2 norm of the reference's change (normalized gradient steps on S_target - S_source, stopped at the first
+    flip).
     """
     expect(callable(fooling_image), "pass your function itself, e.g. check_fooling_image(fooling_image, model, ...).")
     cases = [(model, image, target, step_size, max_steps, "on your image"), *_cases()]

@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import torch
 
-from . import call, expect, expect_match, expect_tensor, passed
+from ..evaluation import mask_fraction
+from . import call, check, expect, expect_match, expect_tensor, passed
 
 
+@check
 def check_object_area(object_area, masks: torch.Tensor) -> None:
-    """``object_area(masks)`` should return the (N,) share of each image's pixels on the object."""
+    """``object_area(masks)`` should return the (N,) share of each image's pixels on the object; ``mask_fraction``
+    (which gives it for a uniform map) is switched off."""
+    got = expect_tensor(call(object_area, masks, unavailable=[mask_fraction],
+                             instead="average the mask over its pixels yourself"),
+                        "object_area(masks)", shape=(len(masks),))
     expected = masks.float().mean(dim=(1, 2))
-    got = expect_tensor(call(object_area, masks), "object_area(masks)", shape=expected.shape)
     expect(got.min() >= 0 and got.max() <= 1,
            f"shares must lie between 0 and 1, but yours go from {got.min():.3g} to {got.max():.3g}.",
            "divide the number of object pixels by the number of pixels in the image (H × W)")

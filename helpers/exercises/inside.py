@@ -7,8 +7,8 @@ in-place operation, such as ``nn.ReLU(inplace=True)``, must not change what was 
 
 The check runs the learner's function on small networks of its own (not a ``nn.Sequential``, so the
 layer's output cannot be had by slicing the model), watches which forward hooks are registered on the
-layer while it runs, and refuses the course's own recorder (``helpers.layers.activations_of``): the
-exercise is to write the hook.
+layer while it runs, and switches off the course's own recorder (``helpers.layers.activations_of``, which
+the course's other layer helpers use) and Captum (its ``LayerActivation``): the exercise is to write the hook.
 """
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import Mistake, call, close, diagnose, expect, expect_tensor, passed
+from ..layers import activations_of
+from . import ExerciseError, HelperUnavailable, Mistake, call, check, close, diagnose, expect, expect_tensor, passed
+
+UNAVAILABLE = (activations_of, "captum")
+INSTEAD = ("define a function hook(module, inputs, output) that stores `output`, register it with "
+           "layer.register_forward_hook(hook), run the model, remove the hook")
 
 _TOLERANCE = dict(rtol=1e-5, atol=1e-6)
 
@@ -89,10 +94,16 @@ def _watched(layer: nn.Module) -> Iterator[list[Callable]]:
         object.__delattr__(layer, "register_forward_hook")
 
 
-def _from_helpers(hook: Callable) -> bool:
-    return str(getattr(hook, "__module__", "") or "").split(".")[0] == "helpers"
+def _course_hook(hooks: list[Callable]) -> str | None:
+    """``module.qualname`` of the first of ``hooks`` that the course's code defines, else None."""
+    for hook in hooks:
+        module = str(getattr(hook, "__module__", "") or "")
+        if module.split(".")[0] == "helpers":
+            return f"{module}.{getattr(hook, '__qualname__', type(hook).__name__)}"
+    return None
 
 
+@check
 def check_record_activation(record_activation) -> None:
     """Check ``record_activation(model, layer, images)`` on two layers of a small network of the check's own."""
     generator = torch.Generator().manual_seed(1)
@@ -100,20 +111,19 @@ def check_record_activation(record_activation) -> None:
         model = _probe()
         layer = getattr(model, layer_name)
         images = torch.rand(5, 3, 16, 16, generator=generator)
-        layer_input, expected = _record(model, layer, images)
         where = f"for the layer model.{layer_name},"
         try:
             with _watched(layer) as registered:
-                result = call(record_activation, model, layer, images)
+                result = call(record_activation, model, layer, images, unavailable=UNAVAILABLE, instead=INSTEAD)
             left = _hooks(model)
         finally:
             for m in model.modules():  # never leave the learner's hooks behind, whatever happened
                 m._forward_hooks.clear()
                 m._forward_pre_hooks.clear()
-        expect(not any(_from_helpers(hook) for hook in registered),
-               "you recorded the activation with the course's own helper (helpers.layers.activations_of).",
-               "the exercise is to write that helper: define a function hook(module, inputs, output) that stores "
-               "`output`, register it with layer.register_forward_hook(hook), run the model, remove the hook")
+        layer_input, expected = _record(model, layer, images)  # made after the learner's function ran
+        course_hook = _course_hook(registered)
+        expect(course_hook is None, f"{where} the hook on the layer is the course's own code (`{course_hook}`).",
+               "the exercise is to write the hook: " + INSTEAD)
         attached = isinstance(result, torch.Tensor) and result.requires_grad
         got = expect_tensor(result, "record_activation(...)")
         expect(bool(registered), f"{where} no forward hook was registered on the layer.",
@@ -152,8 +162,10 @@ def _check_removed_after_an_error(record_activation, layer_name: str, where: str
     layer = getattr(model, layer_name)
     images = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(2))  # the head expects 16 x 16
     try:
-        record_activation(model, layer, images)
-    except Exception:  # noqa: BLE001 -- the forward pass is meant to fail; what matters is what is left behind
+        call(record_activation, model, layer, images, unavailable=UNAVAILABLE, instead=INSTEAD)
+    except HelperUnavailable:
+        raise
+    except ExerciseError:  # the forward pass is meant to fail; what matters is what is left behind
         pass
     left = _hooks(model)
     for m in model.modules():

@@ -8,7 +8,7 @@ from traitlets import TraitError
 
 from ..checkpoints import load_model
 from ..toyzoo import CLASSES
-from . import ExerciseError, call, expect, learner_code, passed
+from . import ExerciseError, call, check, expect, learner_code, passed
 
 #: the images the check switches between, in this order (the explorer starts on the first)
 _START = "Toy Zoo: goose"
@@ -35,6 +35,7 @@ def _explorer():
                              methods=("saliency",), figure_width=5.0)
 
 
+@check
 def check_follow_prediction(follow_prediction: Callable) -> None:
     """Check ``follow_prediction(explorer)``: afterwards, choosing an image selects the class the model predicts.
 

@@ -6,6 +6,9 @@ Both exercises take a learner's function and the notebook's model, images and ta
   S_c(x) + ∇S_c(x) · δ of each image's score after the change ``delta``;
 * ``directional_derivative(model, images, target, direction, h)`` -> (N,) central finite
   differences (S_c(x + h·u) − S_c(x − h·u)) / (2h).
+
+``taylor_prediction`` runs with the course's gradient code and Captum switched off (``saliency.GRADIENT_HELPERS``);
+``directional_derivative`` needs no switch-off: an exact derivative fails its check at h = 1.
 """
 from __future__ import annotations
 
@@ -15,7 +18,8 @@ from .._checks import as_target
 from ..attribution import input_gradient
 from ..model_state import frozen_eval, model_device
 from ..objectives import objective_value
-from . import Mistake, call, expect_match, expect_tensor, passed
+from . import Mistake, call, check, expect_match, expect_tensor, passed
+from .saliency import GRADIENT_HELPERS, INSTEAD
 
 
 @torch.no_grad()
@@ -44,13 +48,15 @@ def _first_order(model, images, target, delta, objective) -> torch.Tensor:
     return _objective(model, images, target, objective) + (grad * delta).flatten(1).sum(1).cpu()
 
 
+@check
 def check_taylor_prediction(taylor_prediction, model, images, target) -> None:
     """``taylor_prediction(model, images, target, delta)`` should return the (N,) first-order predictions."""
     n = len(images)
     for size in (0.05, 2.0):  # a small change, and one large enough that S(x + δ) is far from the prediction
         delta = _directions(images, size, seed=7)
-        expected = reference_taylor_prediction(model, images, target, delta)
-        got = expect_tensor(call(taylor_prediction, model, images, target, delta), "taylor_prediction(...)", shape=(n,))
+        got = expect_tensor(call(taylor_prediction, model, images, target, delta, unavailable=GRADIENT_HELPERS,
+                                 instead=INSTEAD), "taylor_prediction(...)", shape=(n,))
+        expected = reference_taylor_prediction(model, images, target, delta)  # after the learner's function ran
         score = _objective(model, images, target)
         expect_match(got, expected, rtol=1e-3, atol=1e-5, scale=True, mistakes=[
             Mistake(lambda: expected - score, "you returned only the change ∇S·δ.",
@@ -82,15 +88,16 @@ def reference_directional_derivative(model, images, target, direction, h, object
             - _objective(model, images - h * direction, target, objective)) / (2 * h)
 
 
+@check
 def check_directional_derivative(directional_derivative, model, images, target) -> None:
     """``directional_derivative(model, images, target, direction, h)``: the (N,) central finite differences."""
     n = len(images)
     direction = _directions(images, 1.0, seed=11)
     central = "use the central difference (S(x + h·u) − S(x − h·u)) / (2h): its error is much smaller"
     for h in (1e-2, 1.0):  # a small step, and one large enough that the one-sided differences differ
-        expected = reference_directional_derivative(model, images, target, direction, h)
         got = expect_tensor(call(directional_derivative, model, images, target, direction, h),
                             f"directional_derivative(..., h={h:g})", shape=(n,))
+        expected = reference_directional_derivative(model, images, target, direction, h)  # after the learner's ran
         s0 = _objective(model, images, target)
         expect_match(got, expected, rtol=1e-3, atol=1e-5, scale=True, context=f"with h = {h:g}: ", mistakes=[
             Mistake(lambda: 2 * expected, "your values are twice the expected ones.",

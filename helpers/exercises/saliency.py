@@ -3,24 +3,30 @@
 ``my_saliency_map(model, images, target)`` -> (N, H, W): Simonyan et al.'s saliency, the
 maximum over colour channels of |∂S_c/∂x|, with S_c the unnormalized score of class c.
 
-The learner's function runs with the course's gradient helpers switched off (``GRADIENT_HELPERS``),
+The learner's function runs with the course's gradient code and Captum switched off (``GRADIENT_HELPERS``),
 on the notebook's images and on a small seeded CNN and random images that the check makes itself.
 """
 from __future__ import annotations
 
 import torch
 
+from .. import feature_visualization  # by the package's name: importing the module would shadow it there
+from ..ascent import ascend
 from ..attribution import (attribute, contrastive_saliency, grad_cam, gradient_x_input, guided_backprop,
                            input_gradient, integrated_gradients, saliency_map, smoothgrad)
 from ..attribution._core import _input_grad
+from ..class_model import class_model_visualization
+from ..dissection import top_activating
 from ..models import ZooNet
+from ..render import visualize
 from ..training import l2_pgd
-from . import Mistake, call, close, diagnose, expect, expect_tensor, passed
+from . import Mistake, call, check, close, diagnose, expect, expect_tensor, passed
 
-#: every helper that computes an input gradient: switched off while the learner writes one. ``_input_grad`` is the
-#: core they share, so ``attribute`` and the registry's ``METHODS[...].function`` are switched off with it.
+#: every helper that takes an input gradient, the cores they share (``_input_grad``, the ascent engine ``ascend``:
+#: a copy of a helper still calls them), and Captum: switched off while the learner takes a gradient themselves
 GRADIENT_HELPERS = (input_gradient, saliency_map, gradient_x_input, contrastive_saliency, smoothgrad,
-                    integrated_gradients, guided_backprop, grad_cam, attribute, _input_grad, l2_pgd)
+                    integrated_gradients, guided_backprop, grad_cam, attribute, _input_grad, class_model_visualization,
+                    feature_visualization, visualize, ascend, top_activating, l2_pgd, "captum")
 INSTEAD = ("take the gradient yourself: x = images.detach().clone().requires_grad_(True), select each image's "
            "target score from model(x), and call torch.autograd.grad(selected.sum(), x).")
 
@@ -40,6 +46,7 @@ def _cases():
             (cnn, images, 3, "on a small random CNN with the int target 3 (class 3 for every image)")]
 
 
+@check
 def check_saliency_map(my_saliency_map, model, images, target) -> None:
     """``my_saliency_map(model, images, target)`` should equal the reference saliency on these images, on a small
     random CNN of the check's own, and with an int target; the course's gradient helpers are switched off."""
@@ -70,8 +77,8 @@ def _check_case(my_saliency_map, model, images, target, where: str, int_after_te
     """One case: the shape, then the reference, then the typical mistakes; ``where`` names the case in messages."""
     n, c, h, w = images.shape
     context = f"{where}, " if where else ""
-    expected = saliency_map(model, images, target).cpu()
     result = _run(my_saliency_map, model, images, target, where)
+    expected = saliency_map(model, images, target).cpu()  # made after the learner's function ran: not on its stack
     if isinstance(result, torch.Tensor) and tuple(result.shape) == (n, c, h, w):
         expect(False, f"{context}your map has shape {(n, c, h, w)}, one value per colour channel; a saliency map has "
                       f"one value per pixel, shape {(n, h, w)}.",
