@@ -7,6 +7,7 @@ exists yet anywhere on the stack; whatever the learner's code writes to stderr (
 nbgrader gives a grade cell with stderr output no points. Notebook 09's check is tested in test_capstone.py.
 """
 import ast
+import functools
 import importlib
 import inspect
 import itertools
@@ -200,6 +201,8 @@ def test_the_checks_own_code_is_switched_off(exercise, function, name):
      "helpers.saliency_map"),
     ("my_saliency_map", lambda model, images, target: helpers.attribute("saliency", model, images, target),
      "helpers.attribute"),
+    ("my_saliency_map", lambda model, images, target: functools.partial(helpers.saliency_map, model)(images, target),
+     "helpers.saliency_map"),
     ("my_saliency_map", lambda model, images, target: helpers.ascent.ascend(None, 1, (3, 8, 8), None, matrix=None,
                                                                             device="cpu", dtype=torch.float32, desc=""),
      "helpers.ascent.ascend"),
@@ -250,9 +253,16 @@ def captum_integrated_gradients(model, image, target, baseline, steps):
                                                 method="riemann_middle")[0]
 
 
+def captum_layer_activation(model, layer, images):
+    from captum.attr import LayerActivation
+
+    return LayerActivation(model, layer).attribute(images).detach().clone()
+
+
 @pytest.mark.parametrize("exercise, function, name", [
     ("my_saliency_map", captum_saliency, "captum.attr.Saliency"),
     ("my_integrated_gradients", captum_integrated_gradients, "captum.attr.IntegratedGradients"),
+    ("record_activation", captum_layer_activation, "captum.attr.LayerActivation"),
 ])
 def test_captum_is_switched_off_where_it_would_do_the_exercise(exercise, function, name):
     with pytest.raises(HelperUnavailable, match=rf"`{name}` is switched off in this exercise"):
