@@ -57,7 +57,8 @@ def test_make_test_runs_everything_and_make_unit_the_fast_unit_tests():
     import subprocess
 
     def plan(target):
-        made = subprocess.run(["make", "-n", "-o", ".venv/.installed", target], cwd=ROOT, capture_output=True, text=True)
+        made = subprocess.run(["make", "--no-print-directory", "-n", "-o", ".venv/.installed", target], cwd=ROOT,
+                              capture_output=True, text=True)  # (no "Entering directory" when run from make)
         assert "overriding recipe" not in made.stderr, made.stderr  # one rule per target
         return made.stdout
 
