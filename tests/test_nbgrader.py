@@ -184,6 +184,19 @@ def test_every_exercise_is_an_autograded_answer_followed_by_its_test():
             assert later and roles[later[0]].get("grade") and roles[later[0]]["points"] >= 1, (path.name, i)
             check = cells[later[0]]
             assert check.source.startswith(course_tools.HIDDEN_TESTS), (path.name, i)  # stamped by course_tools
+            # ... and it protects a check the cell imports itself, after it
+            assert re.search(r"^from helpers\.exercises\.\w+ import .*check_", check.source, re.M), (path.name, i)
             assert not any(o.get("name") == "stderr" or o.output_type == "error" for o in check.get("outputs", [])), \
                 (path.name, i)  # the answer key's own run: no stderr, no error in a grade cell
         assert len({r["grade_id"] for r in roles if r}) == sum(1 for r in roles if r), path.name
+
+
+def test_stamp_puts_its_hidden_test_at_the_top_of_a_check_cell_once_and_keeps_the_authors():
+    notebook = nbformat.v4.new_notebook()
+    check = ("from helpers.exercises.x import check_f\n\ncheck_f(f)\n"
+             "### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS")
+    notebook.cells = [nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION"),
+                      nbformat.v4.new_code_cell(check)]
+    once = course_tools.grading_metadata(notebook, "99_x")
+    assert once.cells[1].source == course_tools.HIDDEN_TESTS + check
+    assert course_tools.grading_metadata(once, "99_x").cells[1].source == once.cells[1].source
