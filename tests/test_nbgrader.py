@@ -40,8 +40,8 @@ CAPTUM = {
                         "abs=True).amax(1)\n"),
     "my_integrated_gradients": ("from captum.attr import IntegratedGradients\n\n\n"
                                 "def my_integrated_gradients(model, image, target, baseline, steps):\n"
-                                "    return IntegratedGradients(model).attribute(image[None], "
-                                "baselines=baseline[None], target=target, n_steps=steps, method='riemann_middle')[0]\n"),
+                                "    return IntegratedGradients(model).attribute(image[None], baselines=baseline[None],"
+                                " target=target, n_steps=steps, method='riemann_middle')[0]\n"),
 }
 WARNS = ('warnings.warn(f"an honest warning ({next(_honest)})"); '
          "torch.tensor(torch.ones(1))  # UserWarning: copy construct from a tensor")
@@ -195,8 +195,8 @@ def test_stamp_puts_its_hidden_test_at_the_top_of_a_check_cell_once_and_keeps_th
     notebook = nbformat.v4.new_notebook()
     check = ("from helpers.exercises.x import check_f\n\ncheck_f(f)\n"
              "### BEGIN HIDDEN TESTS\nassert f(1) == 2\n### END HIDDEN TESTS")
-    notebook.cells = [nbformat.v4.new_code_cell("def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION"),
-                      nbformat.v4.new_code_cell(check)]
+    answer = "def f(x):\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION"
+    notebook.cells = [nbformat.v4.new_code_cell(answer), nbformat.v4.new_code_cell(check)]
     once = course_tools.grading_metadata(notebook, "99_x")
     assert once.cells[1].source == course_tools.HIDDEN_TESTS + check
     assert course_tools.grading_metadata(once, "99_x").cells[1].source == once.cells[1].source
