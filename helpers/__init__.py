@@ -46,6 +46,10 @@ _WHERE = {
 }
 __all__ = sorted(_WHERE)
 
+# A name that is also the name of its module is bound now: importing the module later (``import
+# helpers.feature_visualization``) would otherwise put the module, not the function, under that name.
+from .feature_visualization import feature_visualization  # noqa: E402
+
 
 def __getattr__(name: str):
     if name not in _WHERE:

@@ -245,3 +245,17 @@ def test_an_image_too_small_is_reported_with_the_callers_shape_not_an_internal_b
     with pytest.raises(ValueError, match=r"images: the model rejected input of shape \(2, 3, 4, 4\)") as info:
         attribute(method, zoonet, images, 0)
     assert info.value.__cause__ is not None  # torch's own error stays chained, with its line
+
+
+def test_a_name_shared_with_its_module_stays_the_function_after_the_module_is_imported():
+    """``import helpers.feature_visualization`` used to put the module where the lazily loaded function belongs."""
+    import subprocess
+    import sys
+
+    code = ("import helpers.feature_visualization, helpers; from helpers import feature_visualization; "
+            "assert callable(feature_visualization) and helpers.feature_visualization is feature_visualization")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    import helpers
+
+    clashes = [name for name, module in helpers._WHERE.items() if name == module]
+    assert clashes == ["feature_visualization"], clashes  # a new clash must be bound in __init__ too
